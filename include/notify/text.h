@@ -1,0 +1,41 @@
+/*
+ * text.h - UTF-8 and text helpers shared by the parsers and renderers.
+ *
+ * All functions take untrusted bytes; none reads past the given length.
+ * Returned strings are owned by the caller (free(3)).
+ */
+#ifndef NOTIFY_TEXT_H
+#define NOTIFY_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* True when s[0..n) is well-formed UTF-8 (no overlong forms, surrogates or
+ * code points above U+10FFFF).  On false, *bad (if not NULL) is the offset
+ * of the first bad byte. */
+bool text_utf8_valid(const char *s, size_t n, size_t *bad);
+
+/* Appends the UTF-8 encoding of 'cp' to out (at most 4 bytes) and returns
+ * the number written; invalid code points are written as U+FFFD. */
+size_t text_utf8_put(uint32_t cp, char out[4]);
+
+/* Copy of s[0..n) with every run of ASCII white space turned into one
+ * space, and none at either end. */
+char *text_collapse_ws(const char *s, size_t n);
+
+/* Folded copy of 's' for matching headings: lower case, Latin accents
+ * removed, typographic apostrophes and no-break spaces made ASCII, white
+ * space collapsed.  's' must be valid UTF-8. */
+char *text_fold(const char *s);
+
+/* Copy of 's' with HTML character references decoded: numeric (&#38;,
+ * &#x5b;) and the common named ones.  Unknown or malformed references are
+ * kept as they are; references to invalid code points become U+FFFD. */
+char *text_decode_entities(const char *s);
+
+/* Length of the longest prefix of s[0..n) that is at most 'max' bytes and
+ * does not end inside a UTF-8 sequence. */
+size_t text_utf8_cut(const char *s, size_t n, size_t max);
+
+#endif

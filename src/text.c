@@ -1,0 +1,278 @@
+#include "notify/text.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "notify/buf.h"
+#include "notify/result.h"
+
+/* Decodes one well-formed sequence at s[0..n); returns its length, or 0
+ * when the bytes there are not well-formed UTF-8. */
+static size_t S_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t c = s[0];
+	size_t len, i;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xC2 && c <= 0xDF)
+		len = 2, c &= 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		len = 3, c &= 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		len = 4, c &= 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3F);
+	}
+	/* reject overlong forms, surrogates and code points past U+10FFFF */
+	if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) ||
+	    (c >= 0xD800 && c <= 0xDFFF) || c > 0x10FFFF)
+		return 0;
+	*cp = c;
+	return len;
+}
+
+bool text_utf8_valid(const char *s, size_t n, size_t *bad)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	uint32_t cp;
+
+	while (i < n) {
+		size_t len;
+
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		len = S_decode(u + i, n - i, &cp);
+		if (len == 0) {
+			if (bad)
+				*bad = i;
+			return false;
+		}
+		i += len;
+	}
+	return true;
+}
+
+size_t text_utf8_put(uint32_t cp, char out[4])
+{
+	if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+		cp = 0xFFFD;
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xC0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xE0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		out[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	out[0] = (char)(0xF0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	out[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+static bool S_is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	       c == '\v';
+}
+
+char *text_collapse_ws(const char *s, size_t n)
+{
+	char *out = nt_xmalloc(n + 1);
+	size_t o = 0;
+	bool pending = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (S_is_space(s[i])) {
+			pending = o > 0;
+			continue;
+		}
+		if (pending)
+			out[o++] = ' ';
+		pending = false;
+		out[o++] = s[i];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* ASCII base letters of U+00C0..U+00FF, lower case; 0 keeps the letter. */
+static const char S_latin1_base[64] = {
+	'a', 'a', 'a', 'a', 'a', 'a', 0,   'c', 'e', 'e', 'e', 'e', 'i',
+	'i', 'i', 'i', 'd', 'n', 'o', 'o', 'o', 'o', 'o', 0,   'o', 'u',
+	'u', 'u', 'u', 'y', 0,   0,   'a', 'a', 'a', 'a', 'a', 'a', 0,
+	'c', 'e', 'e', 'e', 'e', 'i', 'i', 'i', 'i', 'd', 'n', 'o', 'o',
+	'o', 'o', 'o', 0,   'o', 'u', 'u', 'u', 'u', 'y', 0,   'y',
+};
+
+/* One folded code point: its ASCII replacement, or 0 to keep it. */
+static char S_fold_cp(uint32_t cp)
+{
+	if (cp < 0x80)
+		return (cp >= 'A' && cp <= 'Z') ? (char)(cp - 'A' + 'a')
+						: (char)cp;
+	if (cp >= 0xC0 && cp <= 0xFF)
+		return S_latin1_base[cp - 0xC0];
+	switch (cp) {
+	case 0xA0:   /* no-break space */
+	case 0x202F: /* narrow no-break space, French typography */
+	case 0x2009: /* thin space */
+		return ' ';
+	case 0x2019: /* right single quotation mark */
+	case 0x2018:
+	case 0x02BC:
+		return '\'';
+	case 0x0152: /* OE ligature: folds to its first letter, enough */
+	case 0x0153:
+		return 'o';
+	}
+	return 0;
+}
+
+char *text_fold(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s);
+	struct nt_buf b = NT_BUF_INIT;
+	char *out;
+
+	for (size_t i = 0; i < n;) {
+		uint32_t cp;
+		size_t len = S_decode(u + i, n - i, &cp);
+		char f;
+
+		if (len == 0) { /* not reached on valid input; be safe */
+			i++;
+			continue;
+		}
+		f = S_fold_cp(cp);
+		if (f)
+			nt_buf_addc(&b, f);
+		else
+			nt_buf_add(&b, s + i, len);
+		i += len;
+	}
+	out = text_collapse_ws(nt_buf_str(&b), b.len);
+	nt_buf_release(&b);
+	return out;
+}
+
+struct S_entity {
+	const char *name;
+	uint32_t cp;
+};
+
+/* The named references a blog title realistically carries. */
+static const struct S_entity S_entities[] = {
+	{"amp", '&'},	   {"lt", '<'},		{"gt", '>'},
+	{"quot", '"'},	   {"apos", '\''},	{"nbsp", 0xA0},
+	{"laquo", 0xAB},   {"raquo", 0xBB},	{"hellip", 0x2026},
+	{"mdash", 0x2014}, {"ndash", 0x2013},	{"lsquo", 0x2018},
+	{"rsquo", 0x2019}, {"ldquo", 0x201C},	{"rdquo", 0x201D},
+	{"copy", 0xA9},	   {"reg", 0xAE},	{"trade", 0x2122},
+	{"euro", 0x20AC},  {"eacute", 0xE9},	{"egrave", 0xE8},
+	{"ecirc", 0xEA},   {"agrave", 0xE0},	{"ccedil", 0xE7},
+	{"Eacute", 0xC9},  {"lbrack", '['},	{"rbrack", ']'},
+	{"num", '#'},	   {"lpar", '('},	{"rpar", ')'},
+};
+
+/* Decodes the reference at s (just after '&'); returns the bytes consumed
+ * including the ';', or 0 when it is not a reference. */
+static size_t S_entity(const char *s, uint32_t *cp)
+{
+	size_t i = 0;
+	uint32_t v = 0;
+
+	if (s[0] == '#') {
+		bool hex = s[1] == 'x' || s[1] == 'X';
+		size_t digits = 0;
+
+		i = hex ? 2 : 1;
+		for (;; i++, digits++) {
+			char c = s[i];
+			uint32_t d;
+
+			if (c >= '0' && c <= '9')
+				d = (uint32_t)(c - '0');
+			else if (hex && c >= 'a' && c <= 'f')
+				d = (uint32_t)(c - 'a' + 10);
+			else if (hex && c >= 'A' && c <= 'F')
+				d = (uint32_t)(c - 'A' + 10);
+			else
+				break;
+			if (digits >= 8) /* too long to be a code point */
+				return 0;
+			v = v * (hex ? 16 : 10) + d;
+		}
+		if (digits == 0 || s[i] != ';')
+			return 0;
+		*cp = v;
+		return i + 1;
+	}
+	for (size_t k = 0; k < sizeof(S_entities) / sizeof(*S_entities); k++) {
+		size_t len = strlen(S_entities[k].name);
+
+		if (strncmp(s, S_entities[k].name, len) == 0 && s[len] == ';') {
+			*cp = S_entities[k].cp;
+			return len + 1;
+		}
+	}
+	return 0;
+}
+
+char *text_decode_entities(const char *s)
+{
+	struct nt_buf b = NT_BUF_INIT;
+
+	for (size_t i = 0; s[i];) {
+		uint32_t cp;
+		size_t len;
+		char enc[4];
+
+		if (s[i] != '&') {
+			nt_buf_addc(&b, s[i++]);
+			continue;
+		}
+		len = S_entity(s + i + 1, &cp);
+		if (len == 0) {
+			nt_buf_addc(&b, s[i++]);
+			continue;
+		}
+		nt_buf_add(&b, enc, text_utf8_put(cp, enc));
+		i += 1 + len;
+	}
+	return nt_buf_detach(&b);
+}
+
+size_t text_utf8_cut(const char *s, size_t n, size_t max)
+{
+	size_t i;
+
+	if (n <= max)
+		return n;
+	i = max;
+	/* step back over continuation bytes to the start of a sequence */
+	while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80)
+		i--;
+	return i;
+}
