@@ -189,7 +189,7 @@ static nt_rc S_read(const char *path, size_t max, char **buf, size_t *len,
 {
 	struct stat st;
 	char *data = NULL;
-	size_t got = 0;
+	size_t got = 0, cap;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	nt_rc rc;
 
@@ -219,11 +219,18 @@ static nt_rc S_read(const char *path, size_t max, char **buf, size_t *len,
 			     path, (intmax_t)st.st_size, max);
 		goto fail;
 	}
-	/* one byte more than the cap tells us the file grew past it */
-	data = nt_xmalloc(max + 1);
+	/* sized from fstat, but the file may grow while we read: read until
+	 * EOF and stop one byte past the cap */
+	cap = (size_t)st.st_size + 1;
+	data = nt_xmalloc(cap + 1);
 	for (;;) {
-		ssize_t r = read(fd, data + got, max + 1 - got);
+		ssize_t r;
 
+		if (got == cap) {
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			data = nt_xrealloc(data, cap + 1);
+		}
+		r = read(fd, data + got, cap - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {

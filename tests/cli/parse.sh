@@ -1,0 +1,63 @@
+#!/bin/sh
+# `notify parse` from the outside: exit codes, one error line per bad
+# post naming it, good posts still printed, the human and JSON views.
+# usage: parse.sh NOTIFY SOURCE_ROOT
+set -u
+notify=$1 root=$2
+site=$root/examples/site/_posts
+data=$root/tests/data/posts
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fails=0 passes=0
+
+check() { # name, 0 when it holds
+	if [ "$2" -eq 0 ]; then
+		passes=$((passes + 1))
+	else
+		fails=$((fails + 1))
+		echo "FAIL: $1"
+	fi
+}
+
+"$notify" parse --json "$site"/*.md >"$tmp/out" 2>"$tmp/err"
+check "example site parses" $?
+test "$(wc -l <"$tmp/out")" -eq "$(ls "$site"/*.md | wc -l)"
+check "one JSON line per post" $?
+test ! -s "$tmp/err"
+check "nothing on stderr for good posts" $?
+python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' \
+	"$tmp/out"
+check "every line is JSON" $?
+grep -q '"url":"https://veille.example.org/blog/alertes/cve/2026/11/09/' \
+	"$tmp/out"
+check "url from _config.yml permalink style and categories" $?
+
+"$notify" parse --json "$site"/*.md "$data/bad-yaml.md" \
+	"$data/ok-minimal.md" "$data/bad-nul.md" >"$tmp/out" 2>"$tmp/err"
+check "bad post gives exit 65" $(($? != 65))
+test "$(wc -l <"$tmp/out")" -eq 6
+check "good posts around bad ones are still printed" $?
+test "$(wc -l <"$tmp/err")" -eq 2
+check "one stderr line per bad post" $?
+grep -q 'bad-yaml.md:3: invalid YAML' "$tmp/err"
+check "YAML error names file and line" $?
+
+"$notify" parse "$tmp/missing.md" >"$tmp/out" 2>"$tmp/err"
+check "missing file gives exit 66" $(($? != 66))
+grep -q 'missing.md: no such file' "$tmp/err"
+check "missing file is named" $?
+
+"$notify" parse "$site"/2026-11-09-*.md >"$tmp/out" 2>&1
+check "human view" $?
+grep -q 'CVE-2026-0999' "$tmp/out" && grep -q '^2026-11-09  ' "$tmp/out"
+check "human view shows date, title and CVEs" $?
+
+"$notify" parse >/dev/null 2>&1
+check "no path is a usage error (64)" $(($? != 64))
+"$notify" frobnicate >/dev/null 2>&1
+check "unknown command is a usage error (64)" $(($? != 64))
+"$notify" --help | grep -q 'parse'
+check "--help lists parse" $?
+
+echo "$passes passed, $fails failed"
+test "$fails" -eq 0

@@ -1,0 +1,81 @@
+/* Unit tests of text.c: UTF-8, folding, entities. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "notify/text.h"
+
+static void utf8_validation(void **state)
+{
+	const char *ok = "Vulnérabilités \xF0\x9F\x94\x92";
+	size_t bad = 0;
+
+	(void)state;
+	assert_true(text_utf8_valid(ok, strlen(ok), &bad));
+	assert_false(text_utf8_valid("ab\xC3\x28", 4, &bad));
+	assert_int_equal(bad, 2);
+	assert_false(text_utf8_valid("\xE0\x80\xAF", 3, &bad)); /* overlong */
+	assert_false(text_utf8_valid("\xED\xA0\x80", 3, &bad)); /* surrogate */
+	assert_false(text_utf8_valid("\xF4\x90\x80\x80", 4, &bad));
+	assert_false(text_utf8_valid("\xC3", 1, &bad)); /* truncated */
+	assert_false(text_utf8_valid("\xFF", 1, &bad));
+}
+
+static void fold_drops_case_and_accents(void **state)
+{
+	char *f = text_fold("  À RETENIR\xC2\xA0: Vulnérabilités Œuvre "
+			    "l\xE2\x80\x99\xC3\xA9t\xC3\xA9  ");
+
+	(void)state;
+	assert_string_equal(f, "a retenir : vulnerabilites ouvre l'ete");
+	free(f);
+}
+
+static void collapse_whitespace(void **state)
+{
+	const char *in = " a \t\n b\r\n  c ";
+	char *s = text_collapse_ws(in, strlen(in));
+
+	(void)state;
+	assert_string_equal(s, "a b c");
+	free(s);
+}
+
+static void entities(void **state)
+{
+	char *s = text_decode_entities("&#x5b;x&#x5D; &#38; &amp;amp; &#233; "
+				       "&#x1F512; &#xD800; &#99999999; &#123456789; &;");
+
+	(void)state;
+	assert_string_equal(s, "[x] & &amp; é \xF0\x9F\x94\x92 \xEF\xBF\xBD "
+			       "\xEF\xBF\xBD &#123456789; &;");
+	free(s);
+}
+
+static void utf8_cut_keeps_sequences_whole(void **state)
+{
+	const char *s = "é\xF0\x9F\x94\x92x"; /* 2 + 4 + 1 bytes */
+
+	(void)state;
+	assert_int_equal(text_utf8_cut(s, 7, 10), 7);
+	assert_int_equal(text_utf8_cut(s, 7, 1), 0);
+	assert_int_equal(text_utf8_cut(s, 7, 2), 2);
+	assert_int_equal(text_utf8_cut(s, 7, 5), 2);
+	assert_int_equal(text_utf8_cut(s, 7, 6), 6);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(utf8_validation),
+		cmocka_unit_test(fold_drops_case_and_accents),
+		cmocka_unit_test(collapse_whitespace),
+		cmocka_unit_test(entities),
+		cmocka_unit_test(utf8_cut_keeps_sequences_whole),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
