@@ -40,14 +40,19 @@ void nt_buf_addc(struct nt_buf *b, char c)
 
 void nt_buf_addf(struct nt_buf *b, const char *fmt, ...)
 {
+	char small[256];
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (n <= 0)
 		return;
+	if ((size_t)n < sizeof(small)) {
+		nt_buf_add(b, small, (size_t)n);
+		return;
+	}
 	S_grow(b, (size_t)n);
 	va_start(ap, fmt);
 	vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);

@@ -70,8 +70,7 @@ static bool S_parse_date(struct post *p, const char *s)
 
 	if (!S_digits(&s, 4, &p->year) || *s++ != '-' ||
 	    !S_digits(&s, 2, &p->month) || *s++ != '-' ||
-	    !S_digits(&s, 2, &p->day) ||
-	    !S_days_ok(p->year, p->month, p->day))
+	    !S_digits(&s, 2, &p->day) || !S_days_ok(p->year, p->month, p->day))
 		return false;
 	if (*s == ' ' || *s == 'T' || *s == 't') {
 		s++;
@@ -169,8 +168,9 @@ static nt_rc S_scalar_key(struct fm *fm, struct post *p, const char *key,
 	const char *s = S_scalar(v);
 
 	if (v->type != YAML_SCALAR_NODE)
-		return nt_fail(fm->err, NT_EPARSE, "%s:%d: '%s' must be a string",
-			       fm->name, S_line(v), key);
+		return nt_fail(fm->err, NT_EPARSE,
+			       "%s:%d: '%s' must be a string", fm->name,
+			       S_line(v), key);
 	if (strcmp(key, "title") == 0) {
 		free(p->title);
 		p->title = s ? text_decode_entities(s) : NULL;
@@ -228,8 +228,8 @@ static bool S_date_from_id(struct post *p)
 	return S_parse_date(p, d);
 }
 
-nt_rc fm_parse(struct post *p, const char *name, const char *yaml,
-	       size_t len, struct nt_err *err)
+nt_rc fm_parse(struct post *p, const char *name, const char *yaml, size_t len,
+	       struct nt_err *err)
 {
 	struct fm fm = {.name = name, .err = err};
 	yaml_parser_t parser;
@@ -237,8 +237,7 @@ nt_rc fm_parse(struct post *p, const char *name, const char *yaml,
 	nt_rc rc;
 
 	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml,
-				     len);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
 	if (!yaml_parser_load(&parser, &fm.doc)) {
 		rc = nt_fail(err, NT_EPARSE, "%s:%d: invalid YAML: %s", name,
 			     (int)parser.problem_mark.line + FM_FIRST_LINE,

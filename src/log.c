@@ -13,8 +13,7 @@ void log_set_level(enum log_level max)
 	S_max = max;
 }
 
-static void S_vlog(enum log_level lvl, int errnum, const char *fmt,
-		   va_list ap)
+static void S_vlog(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 {
 	char line[1024];
 

@@ -18,7 +18,7 @@ static const char *const S_month_long[] = {
 	"July",	   "August",   "September", "October", "November", "December"};
 static const char *const S_day_short[] = {"Sun", "Mon", "Tue", "Wed",
 					  "Thu", "Fri", "Sat"};
-static const char *const S_day_long[] = {"Sunday",   "Monday", "Tuesday",
+static const char *const S_day_long[] = {"Sunday",    "Monday",	  "Tuesday",
 					 "Wednesday", "Thursday", "Friday",
 					 "Saturday"};
 

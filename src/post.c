@@ -148,8 +148,7 @@ static nt_rc S_parse(struct post *p, const char *name, char *buf, size_t len,
 				       name);
 		off = (size_t)(nl - buf) + 1;
 	}
-	sections_parse(p, buf + off, len - off,
-		       opts ? opts->aliases : NULL);
+	sections_parse(p, buf + off, len - off, opts ? opts->aliases : NULL);
 	return NT_OK;
 }
 

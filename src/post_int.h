@@ -27,8 +27,8 @@ struct post {
 /* Front matter: fills title, date, permalink, published, tags and
  * categories from yaml[0..len), which starts on line 2 of the file 'name'.
  * Errors read "name:line: what". */
-nt_rc fm_parse(struct post *p, const char *name, const char *yaml,
-	       size_t len, struct nt_err *err);
+nt_rc fm_parse(struct post *p, const char *name, const char *yaml, size_t len,
+	       struct nt_err *err);
 
 /* Body: fills headline, summary, source, sections and cves. */
 void sections_parse(struct post *p, const char *body, size_t len,

@@ -41,7 +41,9 @@ nt_rc nt_fail(struct nt_err *err, nt_rc rc, const char *fmt, ...)
 	return rc;
 }
 
-static void *S_oom(size_t n)
+static void S_oom(size_t n) __attribute__((noreturn));
+
+static void S_oom(size_t n)
 {
 	fprintf(stderr, "notify: out of memory (%zu bytes)\n", n);
 	abort();
@@ -51,21 +53,27 @@ void *nt_xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 
-	return p ? p : S_oom(n);
+	if (p == NULL)
+		S_oom(n);
+	return p;
 }
 
 void *nt_xcalloc(size_t nmemb, size_t size)
 {
 	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
 
-	return p ? p : S_oom(nmemb * size);
+	if (p == NULL)
+		S_oom(nmemb * size);
+	return p;
 }
 
 void *nt_xrealloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);
 
-	return q ? q : S_oom(n);
+	if (q == NULL)
+		S_oom(n);
+	return q;
 }
 
 char *nt_xstrdup(const char *s)
@@ -84,15 +92,19 @@ char *nt_xstrndup(const char *s, size_t n)
 
 char *nt_xasprintf(const char *fmt, ...)
 {
+	char small[256];
 	va_list ap;
 	int n;
 	char *p;
 
+	/* most strings fit: format once into the stack, copy out */
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		S_oom(0);
+	if ((size_t)n < sizeof(small))
+		return nt_xstrndup(small, (size_t)n);
 	p = nt_xmalloc((size_t)n + 1);
 	va_start(ap, fmt);
 	vsnprintf(p, (size_t)n + 1, fmt, ap);

@@ -236,14 +236,14 @@ static void S_on_heading(struct sctx *c, char *text)
 
 /* Items of 'list' and of the lists nested in them, in document order;
  * an item is its first paragraph. */
-static void S_items(const struct sctx *c, cmark_node *list,
-		    struct nt_strv *out)
+static void S_items(const struct sctx *c, cmark_node *list, struct nt_strv *out)
 {
 	for (cmark_node *it = cmark_node_first_child(list); it;
 	     it = cmark_node_next(it)) {
 		cmark_node *first = cmark_node_first_child(it);
 
-		if (first && cmark_node_get_type(first) == CMARK_NODE_PARAGRAPH) {
+		if (first &&
+		    cmark_node_get_type(first) == CMARK_NODE_PARAGRAPH) {
 			char *s = S_source(c, first,
 					   cmark_node_get_start_line(first),
 					   cmark_node_get_end_line(first));
@@ -322,7 +322,7 @@ static void S_cves(struct post *p, const char *s, size_t n)
 		size_t j;
 		char *id;
 
-		if (strncasecmp(s + i, "cve-", 4) != 0)
+		if ((s[i] | 0x20) != 'c' || strncasecmp(s + i, "cve-", 4) != 0)
 			continue;
 		if (i > 0 && S_is_word(s[i - 1]))
 			continue;

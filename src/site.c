@@ -123,8 +123,7 @@ static void S_apply_config(struct site *s, yaml_document_t *doc)
 	}
 }
 
-static nt_rc S_read_config(struct site *s, const char *path,
-			   struct nt_err *err)
+static nt_rc S_read_config(struct site *s, const char *path, struct nt_err *err)
 {
 	FILE *f = fopen(path, "rb");
 	yaml_parser_t parser;
@@ -138,8 +137,10 @@ static nt_rc S_read_config(struct site *s, const char *path,
 						 strerror(errno));
 	if (fstat(fileno(f), &st) != 0 || st.st_size > SITE_CONFIG_MAX) {
 		fclose(f);
-		return nt_fail(err, NT_EPARSE, "%s: not a Jekyll config (over "
-			       "%d bytes)", path, SITE_CONFIG_MAX);
+		return nt_fail(err, NT_EPARSE,
+			       "%s: not a Jekyll config (over "
+			       "%d bytes)",
+			       path, SITE_CONFIG_MAX);
 	}
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
@@ -160,9 +161,12 @@ nt_rc site_open(const char *root, struct site **out, struct nt_err *err)
 {
 	struct site *s = nt_xcalloc(1, sizeof(*s));
 	char *cfg = nt_xasprintf("%s/_config.yml", root);
+	char real[PATH_MAX];
 	nt_rc rc;
 
-	s->root = S_strip_trailing_slashes(nt_xstrdup(root));
+	/* canonical, so that site_relpath() can compare real paths */
+	s->root = S_strip_trailing_slashes(
+		nt_xstrdup(realpath(root, real) ? real : root));
 	if (s->root[0] == '\0')
 		strcpy(s->root, "/");
 	rc = S_read_config(s, cfg, err);
@@ -175,8 +179,9 @@ nt_rc site_open(const char *root, struct site **out, struct nt_err *err)
 	if (s->baseurl) {
 		char *b = S_strip_trailing_slashes(s->baseurl);
 
-		s->baseurl = b[0] == '/' || b[0] == '\0' ? b
-							 : nt_xasprintf("/%s", b);
+		s->baseurl = b[0] == '/' || b[0] == '\0'
+				     ? b
+				     : nt_xasprintf("/%s", b);
 		if (s->baseurl != b)
 			free(b);
 	}

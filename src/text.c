@@ -120,14 +120,21 @@ char *text_collapse_ws(const char *s, size_t n)
 static const char S_latin1_base[64] = {
 	'a', 'a', 'a', 'a', 'a', 'a', 0,   'c', 'e', 'e', 'e', 'e', 'i',
 	'i', 'i', 'i', 'd', 'n', 'o', 'o', 'o', 'o', 'o', 0,   'o', 'u',
-	'u', 'u', 'u', 'y', 0,   0,   'a', 'a', 'a', 'a', 'a', 'a', 0,
+	'u', 'u', 'u', 'y', 0,	 0,   'a', 'a', 'a', 'a', 'a', 'a', 0,
 	'c', 'e', 'e', 'e', 'e', 'i', 'i', 'i', 'i', 'd', 'n', 'o', 'o',
 	'o', 'o', 'o', 0,   'o', 'u', 'u', 'u', 'u', 'y', 0,   'y',
 };
 
-/* One folded code point: its ASCII replacement, or 0 to keep it. */
+/* What S_fold_cp() returns for a code point that folds to nothing. */
+#define FOLD_DROP '\x01'
+
+/* One folded code point: its ASCII replacement, FOLD_DROP, or 0 to keep
+ * it. */
 static char S_fold_cp(uint32_t cp)
 {
+	/* combining accents, as decomposed (NFD) text carries them */
+	if (cp >= 0x300 && cp <= 0x36F)
+		return FOLD_DROP;
 	if (cp < 0x80)
 		return (cp >= 'A' && cp <= 'Z') ? (char)(cp - 'A' + 'a')
 						: (char)cp;
@@ -166,10 +173,10 @@ char *text_fold(const char *s)
 			continue;
 		}
 		f = S_fold_cp(cp);
-		if (f)
-			nt_buf_addc(&b, f);
-		else
+		if (f == 0)
 			nt_buf_add(&b, s + i, len);
+		else if (f != FOLD_DROP)
+			nt_buf_addc(&b, f);
 		i += len;
 	}
 	out = text_collapse_ws(nt_buf_str(&b), b.len);
@@ -184,16 +191,16 @@ struct S_entity {
 
 /* The named references a blog title realistically carries. */
 static const struct S_entity S_entities[] = {
-	{"amp", '&'},	   {"lt", '<'},		{"gt", '>'},
-	{"quot", '"'},	   {"apos", '\''},	{"nbsp", 0xA0},
-	{"laquo", 0xAB},   {"raquo", 0xBB},	{"hellip", 0x2026},
-	{"mdash", 0x2014}, {"ndash", 0x2013},	{"lsquo", 0x2018},
-	{"rsquo", 0x2019}, {"ldquo", 0x201C},	{"rdquo", 0x201D},
-	{"copy", 0xA9},	   {"reg", 0xAE},	{"trade", 0x2122},
-	{"euro", 0x20AC},  {"eacute", 0xE9},	{"egrave", 0xE8},
-	{"ecirc", 0xEA},   {"agrave", 0xE0},	{"ccedil", 0xE7},
-	{"Eacute", 0xC9},  {"lbrack", '['},	{"rbrack", ']'},
-	{"num", '#'},	   {"lpar", '('},	{"rpar", ')'},
+	{"amp", '&'},	   {"lt", '<'},	      {"gt", '>'},
+	{"quot", '"'},	   {"apos", '\''},    {"nbsp", 0xA0},
+	{"laquo", 0xAB},   {"raquo", 0xBB},   {"hellip", 0x2026},
+	{"mdash", 0x2014}, {"ndash", 0x2013}, {"lsquo", 0x2018},
+	{"rsquo", 0x2019}, {"ldquo", 0x201C}, {"rdquo", 0x201D},
+	{"copy", 0xA9},	   {"reg", 0xAE},     {"trade", 0x2122},
+	{"euro", 0x20AC},  {"eacute", 0xE9},  {"egrave", 0xE8},
+	{"ecirc", 0xEA},   {"agrave", 0xE0},  {"ccedil", 0xE7},
+	{"Eacute", 0xC9},  {"lbrack", '['},   {"rbrack", ']'},
+	{"num", '#'},	   {"lpar", '('},     {"rpar", ')'},
 };
 
 /* Decodes the reference at s (just after '&'); returns the bytes consumed

@@ -17,7 +17,10 @@ struct nt_buf {
 	size_t len;
 	size_t cap;
 };
-#define NT_BUF_INIT {NULL, 0, 0}
+#define NT_BUF_INIT                                                            \
+	{                                                                      \
+		NULL, 0, 0                                                     \
+	}
 
 void nt_buf_add(struct nt_buf *b, const char *s, size_t n);
 void nt_buf_adds(struct nt_buf *b, const char *s);
@@ -37,7 +40,10 @@ struct nt_strv {
 	size_t n;
 	size_t cap;
 };
-#define NT_STRV_INIT {NULL, 0, 0}
+#define NT_STRV_INIT                                                           \
+	{                                                                      \
+		NULL, 0, 0                                                     \
+	}
 
 /* Appends 's'; takes ownership of it. */
 void nt_strv_push(struct nt_strv *sv, char *s);

@@ -46,7 +46,7 @@ struct post_aliases {
 };
 
 struct post_opts {
-	size_t max_bytes;                   /* 0: POST_MAX_BYTES_DEFAULT */
+	size_t max_bytes;		    /* 0: POST_MAX_BYTES_DEFAULT */
 	const struct post_aliases *aliases; /* NULL: built-in lists */
 };
 
@@ -86,7 +86,7 @@ const char *post_permalink(const struct post *p);
 bool post_published(const struct post *p);
 const char *post_headline(const struct post *p);
 const char *post_summary(const struct post *p); /* inline Markdown */
-const char *post_source(const struct post *p);  /* last [Source](url) */
+const char *post_source(const struct post *p);	/* last [Source](url) */
 
 enum post_list {
 	POST_LIST_TAGS,

@@ -20,7 +20,7 @@ typedef enum nt_rc {
 	NT_OK = 0,
 	NT_EINVAL,  /* bad argument or usage */
 	NT_ENOENT,  /* a named file does not exist */
-	NT_EIO,     /* a read or write failed */
+	NT_EIO,	    /* a read or write failed */
 	NT_EPARSE,  /* input is malformed (bad YAML, no title, bad UTF-8) */
 	NT_ETOOBIG, /* input exceeds a size cap */
 	NT_ECONFIG, /* configuration is invalid */

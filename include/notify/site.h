@@ -39,9 +39,9 @@ const char *site_root(const struct site *s);
 const char *site_url(const struct site *s);
 const char *site_baseurl(const struct site *s);
 const char *site_permalink(const struct site *s); /* Jekyll: "date" */
-const char *site_locale(const struct site *s);    /* NULL when unset */
+const char *site_locale(const struct site *s);	  /* NULL when unset */
 const char *site_timezone(const struct site *s);  /* NULL when unset */
-bool site_future(const struct site *s);           /* Jekyll: false */
+bool site_future(const struct site *s);		  /* Jekyll: false */
 
 /* Overrides the url of _config.yml (the config file's site.url); a copy is
  * kept.  NULL keeps the site's own. */
