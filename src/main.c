@@ -9,6 +9,7 @@
 #include <sysexits.h>
 
 #include "notify/alert.h"
+#include "notify/config.h"
 #include "notify/log.h"
 #include "notify/post.h"
 #include "notify/site.h"
@@ -18,7 +19,7 @@
 #endif
 
 static const char S_usage[] =
-	"usage: notify parse [--json] PATH...\n"
+	"usage: notify [-c FILE] parse [--json] PATH...\n"
 	"       notify --help | --version\n"
 	"\n"
 	"Commands:\n"
@@ -26,12 +27,20 @@ static const char S_usage[] =
 	"                  one JSON object a line (the model of DESIGN.md)\n"
 	"\n"
 	"Options:\n"
+	"  -c, --config FILE  read FILE (see conf/notify.conf); without it,\n"
+	"                  built-in defaults and the site's _config.yml\n"
 	"  --json          machine-readable output (parse)\n"
 	"  -h, --help      this help\n"
 	"  -V, --version   the version\n"
 	"\n"
 	"Exit status: 0 ok, 64 usage, 65 bad post, 66 missing or unreadable "
-	"file.\n";
+	"file,\n"
+	"78 bad configuration.\n";
+
+/* What every command gets: the configuration, when one was given. */
+struct ctx {
+	struct config *cfg;
+};
 
 static int S_exit_code(nt_rc rc)
 {
@@ -91,12 +100,15 @@ static void S_print_human(const struct post *p, json_object *alert)
 		printf("  source: %s\n", post_source(p));
 }
 
-/* Keeps the last site opened: a batch of posts shares one site. */
-static nt_rc S_site_for(const char *path, struct site **site,
-			struct nt_err *err)
+/* Opens the site of 'path' unless the one open already is it: a batch of
+ * posts shares one site.  site.repo of the configuration fixes the root;
+ * otherwise it is the nearest folder above the post with a _config.yml. */
+static nt_rc S_site_for(const struct ctx *ctx, const char *path,
+			struct site **site, struct nt_err *err)
 {
+	const char *repo = ctx->cfg ? config_site_repo(ctx->cfg) : NULL;
 	char *root = NULL;
-	nt_rc rc = site_find_root(path, &root, err);
+	nt_rc rc = repo ? NT_OK : site_find_root(path, &root, err);
 
 	if (rc == NT_ENOENT) { /* a post outside any site: no url */
 		site_free(*site);
@@ -105,24 +117,32 @@ static nt_rc S_site_for(const char *path, struct site **site,
 	}
 	if (rc)
 		return rc;
-	if (*site == NULL || strcmp(site_root(*site), root) != 0) {
-		site_free(*site);
-		*site = NULL;
-		rc = site_open(root, site, err);
+	if (repo == NULL || *site == NULL) {
+		const char *want = repo ? repo : root;
+
+		if (*site == NULL || strcmp(site_root(*site), want) != 0) {
+			site_free(*site);
+			*site = NULL;
+			rc = site_open(want, site, err);
+		}
+		if (rc == NT_OK && ctx->cfg)
+			site_set_url(*site, config_site_url(ctx->cfg));
 	}
 	free(root);
 	return rc;
 }
 
-static nt_rc S_parse_one(const char *path, bool json, struct site **site,
-			 struct nt_err *err)
+static nt_rc S_parse_one(const struct ctx *ctx, const char *path, bool json,
+			 struct site **site, struct nt_err *err)
 {
+	const struct post_opts *opts =
+		ctx->cfg ? config_post_opts(ctx->cfg) : NULL;
 	struct post *p = NULL;
 	json_object *alert;
-	nt_rc rc = post_create(path, NULL, &p, err);
+	nt_rc rc = post_create(path, opts, &p, err);
 
 	if (rc == NT_OK)
-		rc = S_site_for(path, site, err);
+		rc = S_site_for(ctx, path, site, err);
 	if (rc) {
 		post_free(p);
 		return rc;
@@ -137,7 +157,7 @@ static nt_rc S_parse_one(const char *path, bool json, struct site **site,
 	return NT_OK;
 }
 
-static int S_cmd_parse(int argc, char **argv)
+static int S_cmd_parse(const struct ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
 					     {NULL, 0, NULL, 0}};
@@ -160,7 +180,7 @@ static int S_cmd_parse(int argc, char **argv)
 	}
 	for (int i = optind; i < argc; i++) {
 		struct nt_err err = {{0}};
-		nt_rc rc = S_parse_one(argv[i], json, &site, &err);
+		nt_rc rc = S_parse_one(ctx, argv[i], json, &site, &err);
 
 		if (rc) {
 			log_warnx("%s", err.msg);
@@ -174,23 +194,51 @@ static int S_cmd_parse(int argc, char **argv)
 	return S_exit_code(first);
 }
 
+static int S_dispatch(const struct ctx *ctx, int argc, char **argv)
+{
+	if (strcmp(argv[0], "parse") == 0)
+		return S_cmd_parse(ctx, argc, argv);
+	fprintf(stderr, "notify: unknown command '%s' (see notify --help)\n",
+		argv[0]);
+	return EX_USAGE;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
+	struct ctx ctx = {0};
+	const char *cfg_path = NULL;
+	struct nt_err err = {{0}};
+	int i = 1, code;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			fputs(S_usage, stdout);
+			return EX_OK;
+		}
+		if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+			printf("notify %s\n", NOTIFY_VERSION);
+			return EX_OK;
+		}
+		if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) &&
+		    i + 1 < argc) {
+			cfg_path = argv[++i];
+			continue;
+		}
+		fprintf(stderr, "notify: unknown option '%s'\n", a);
 		fputs(S_usage, stderr);
 		return EX_USAGE;
 	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(S_usage, stdout);
-		return EX_OK;
+	if (i >= argc) {
+		fputs(S_usage, stderr);
+		return EX_USAGE;
 	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		printf("notify %s\n", NOTIFY_VERSION);
-		return EX_OK;
+	if (cfg_path && config_load(cfg_path, &ctx.cfg, &err) != NT_OK) {
+		log_warnx("%s", err.msg);
+		return EX_CONFIG;
 	}
-	if (strcmp(argv[1], "parse") == 0)
-		return S_cmd_parse(argc - 1, argv + 1);
-	fprintf(stderr, "notify: unknown command '%s' (see notify --help)\n",
-		argv[1]);
-	return EX_USAGE;
+	code = S_dispatch(&ctx, argc - i, argv + i);
+	config_free(ctx.cfg);
+	return code;
 }

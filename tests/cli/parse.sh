@@ -59,5 +59,26 @@ check "unknown command is a usage error (64)" $(($? != 64))
 "$notify" --help | grep -q 'parse'
 check "--help lists parse" $?
 
+# the shipped configuration: site.repo gives paths relative to the site
+"$notify" -c "$root/conf/notify.conf" parse --json "$site"/*.md >"$tmp/out"
+check "parse with the shipped config" $?
+grep -q '"path":"_posts/2026-11-03-' "$tmp/out"
+check "site.repo roots the paths" $?
+printf 'parser: { key_points = [ "recommandation" ]; };\n' >"$tmp/kp.conf"
+"$notify" -c "$tmp/kp.conf" parse --json "$site"/2026-11-03-*.md >"$tmp/out"
+grep -q '"key_points":\["Imposer' "$tmp/out"
+check "configured aliases are used" $?
+printf 'parser: { max_post_bytes = 1024; };\n' >"$tmp/cap.conf"
+"$notify" -c "$tmp/cap.conf" parse "$site"/2026-11-09-*.md 2>"$tmp/err" \
+	>/dev/null
+check "configured size cap refuses a bigger post (65)" $(($? != 65))
+grep -q 'over the 1024 byte cap' "$tmp/err"
+check "size cap error names the cap" $?
+printf 'site: { colour = "red"; };\n' >"$tmp/bad.conf"
+"$notify" -c "$tmp/bad.conf" parse "$site"/*.md >/dev/null 2>"$tmp/err"
+check "bad config gives exit 78" $(($? != 78))
+grep -q 'bad.conf:1: unknown key' "$tmp/err"
+check "bad config error names file and line" $?
+
 echo "$passes passed, $fails failed"
 test "$fails" -eq 0

@@ -32,6 +32,9 @@ static void fold_drops_case_and_accents(void **state)
 	(void)state;
 	assert_string_equal(f, "a retenir : vulnerabilites ouvre l'ete");
 	free(f);
+	f = text_fold("Vulne\xCC\x81rabilite\xCC\x81s"); /* NFD */
+	assert_string_equal(f, "vulnerabilites");
+	free(f);
 }
 
 static void collapse_whitespace(void **state)
@@ -46,8 +49,9 @@ static void collapse_whitespace(void **state)
 
 static void entities(void **state)
 {
-	char *s = text_decode_entities("&#x5b;x&#x5D; &#38; &amp;amp; &#233; "
-				       "&#x1F512; &#xD800; &#99999999; &#123456789; &;");
+	char *s = text_decode_entities(
+		"&#x5b;x&#x5D; &#38; &amp;amp; &#233; "
+		"&#x1F512; &#xD800; &#99999999; &#123456789; &;");
 
 	(void)state;
 	assert_string_equal(s, "[x] & &amp; é \xF0\x9F\x94\x92 \xEF\xBF\xBD "
