@@ -141,8 +141,8 @@ static void date_falls_back_to_file_name(void **state)
 static void malformed_dates_are_rejected(void **state)
 {
 	static const char *const bad[] = {
-		"2026-13-01", "2026-02-30", "2025-02-29", "26-01-01",
-		"2026-01-01 25:00", "2026-1-1", "yesterday", "2026-01-01x",
+		"2026-13-01",	    "2026-02-30", "2025-02-29", "26-01-01",
+		"2026-01-01 25:00", "2026-1-1",	  "yesterday",	"2026-01-01x",
 	};
 	struct nt_err err;
 
@@ -152,8 +152,7 @@ static void malformed_dates_are_rejected(void **state)
 
 		snprintf(text, sizeof(text), "---\ntitle: T\ndate: %s\n---\n",
 			 bad[i]);
-		assert_int_equal(S_reject(text, strlen(text), &err),
-				 NT_EPARSE);
+		assert_int_equal(S_reject(text, strlen(text), &err), NT_EPARSE);
 		assert_non_null(strstr(err.msg, "2026-11-02-unit.md:3:"));
 	}
 }
@@ -173,11 +172,11 @@ static void title_entities_are_decoded(void **state)
 static void heading_styles_are_classified(void **state)
 {
 	static const char *const headings[] = {
-		"**Points clés :**\n",	   "**Points Clés**\n",
-		"**Points clés** :\n",	   "#### Points clés\n",
-		"### Points clés :\n",	   "#### **Points clés**\n",
+		"**Points clés :**\n",	     "**Points Clés**\n",
+		"**Points clés** :\n",	     "#### Points clés\n",
+		"### Points clés :\n",	     "#### **Points clés**\n",
 		"**Informations clés :**\n", "## KEY POINTS\n",
-		"**À retenir**\n",	   "Points clés\n-----------\n",
+		"**À retenir**\n",	     "Points clés\n-----------\n",
 		"#### Autres points clés\n", "**POINTS CLES :**\n",
 	};
 	const char *const want[] = {"Un point.", NULL};
@@ -187,9 +186,10 @@ static void heading_styles_are_classified(void **state)
 		char text[512];
 		struct post *p;
 
-		snprintf(text, sizeof(text),
-			 FM("") "Intro.\n\n* Hors section.\n\n%s\n* Un point.\n",
-			 headings[i]);
+		snprintf(
+			text, sizeof(text),
+			FM("") "Intro.\n\n* Hors section.\n\n%s\n* Un point.\n",
+			headings[i]);
 		p = S_parse(text);
 		S_assert_list(p, POST_LIST_KEY_POINTS, want);
 		post_free(p);
@@ -279,8 +279,7 @@ static void cves_are_unique_uppercase_in_order(void **state)
 		       "[lien](https://nvd.example/CVE-2024-0001) "
 		       "`CVE-2023-12345678`\n");
 	const char *const want[] = {"CVE-2026-1234", "CVE-2025-99999",
-				    "CVE-2024-0001", "CVE-2023-12345678",
-				    NULL};
+				    "CVE-2024-0001", "CVE-2023-12345678", NULL};
 
 	(void)state;
 	S_assert_list(p, POST_LIST_CVES, want);
@@ -289,9 +288,9 @@ static void cves_are_unique_uppercase_in_order(void **state)
 
 static void source_is_last_source_link(void **state)
 {
-	struct post *p = S_parse(
-		FM("") "[Source](https://a.example/1)\n\n[Autre](https://b)\n"
-		       "\n---\n[ Source ](https://a.example/2){:target=\"_b\"}\n");
+	struct post *p = S_parse(FM(
+		"") "[Source](https://a.example/1)\n\n[Autre](https://b)\n"
+		    "\n---\n[ Source ](https://a.example/2){:target=\"_b\"}\n");
 
 	(void)state;
 	assert_string_equal(post_source(p), "https://a.example/2");
@@ -325,9 +324,9 @@ static void configured_aliases_replace_defaults(void **state)
 	const char *const want[] = {"b", NULL};
 
 	(void)state;
-	assert_int_equal(post_parse_buffer("x.md", text, strlen(text), &opts,
-					   &p, &err),
-			 NT_OK);
+	assert_int_equal(
+		post_parse_buffer("x.md", text, strlen(text), &opts, &p, &err),
+		NT_OK);
 	S_assert_list(p, POST_LIST_KEY_POINTS, want);
 	post_free(p);
 }
