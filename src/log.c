@@ -14,6 +14,9 @@ void log_set_level(enum log_level max)
 }
 
 static void S_vlog(enum log_level lvl, int errnum, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void S_vlog(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 {
 	char line[1024];
 
