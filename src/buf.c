@@ -1,5 +1,11 @@
 #include "notify/buf.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,4 +116,79 @@ void nt_strv_clear(struct nt_strv *sv)
 	free(sv->v);
 	sv->v = NULL;
 	sv->n = sv->cap = 0;
+}
+
+/* Reads a regular file of at most 'max' bytes.  O_NOFOLLOW refuses a
+ * symbolic link, O_NONBLOCK keeps a FIFO from hanging us. */
+nt_rc nt_read_file(const char *path, size_t max, char **buf, size_t *len,
+		   struct nt_err *err)
+{
+	struct stat st;
+	char *data = NULL;
+	size_t got = 0, cap;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	nt_rc rc;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return nt_fail(err, NT_ENOENT, "%s: no such file",
+				       path);
+		if (errno == ELOOP)
+			return nt_fail(err, NT_EIO, "%s: is a symbolic link",
+				       path);
+		return nt_fail(err, NT_EIO, "%s: %s", path, strerror(errno));
+	}
+	if (fstat(fd, &st) != 0) {
+		rc = nt_fail(err, NT_EIO, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = nt_fail(err, NT_EIO, "%s: %s", path,
+			     S_ISDIR(st.st_mode) ? "is a directory"
+						 : "is not a regular file");
+		goto fail;
+	}
+	if ((uintmax_t)st.st_size > max) {
+		rc = nt_fail(err, NT_ETOOBIG,
+			     "%s: %jd bytes, over the %zu byte cap", path,
+			     (intmax_t)st.st_size, max);
+		goto fail;
+	}
+	/* sized from fstat, but the file may grow while we read: read until
+	 * EOF and stop one byte past the cap */
+	cap = (size_t)st.st_size + 1;
+	data = nt_xmalloc(cap + 1);
+	for (;;) {
+		ssize_t r;
+
+		if (got == cap) {
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			data = nt_xrealloc(data, cap + 1);
+		}
+		r = read(fd, data + got, cap - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = nt_fail(err, NT_EIO, "%s: %s", path,
+				     strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (got > max) {
+			rc = nt_fail(err, NT_ETOOBIG,
+				     "%s: over the %zu byte cap", path, max);
+			goto fail;
+		}
+	}
+	close(fd);
+	data[got] = '\0';
+	*buf = data;
+	*len = got;
+	return NT_OK;
+fail:
+	free(data);
+	close(fd);
+	return rc;
 }

@@ -1,13 +1,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <yaml.h>
 
 #include "notify/text.h"
 #include "post_int.h"
+#include "yaml_int.h"
 
 /* The front matter starts on line 2, after the opening fence. */
 #define FM_FIRST_LINE 2
+/* Tags and categories kept at most: an alert shows a few, and the
+ * de-duplication is quadratic. */
+#define FM_MAX_LIST 256
 
 struct fm {
 	yaml_document_t doc;
@@ -21,17 +24,12 @@ static int S_line(const yaml_node_t *n)
 }
 
 /* Scalar text of 'n', or NULL when it is not a scalar or is YAML null. */
-static const char *S_scalar(const yaml_node_t *n)
+static const char *S_scalar(struct fm *fm, const yaml_node_t *n)
 {
-	const char *v;
-
 	if (n == NULL || n->type != YAML_SCALAR_NODE)
 		return NULL;
-	v = (const char *)n->data.scalar.value;
-	if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	    (v[0] == '\0' || strcmp(v, "~") == 0 || strcasecmp(v, "null") == 0))
-		return NULL;
-	return v;
+	return nt_yaml_scalar(&fm->doc, (int)(n - fm->doc.nodes.start) + 1,
+			      NULL);
 }
 
 static bool S_days_ok(int y, int m, int d)
@@ -114,14 +112,18 @@ static void S_push_words(struct nt_strv *sv, const char *s)
 {
 	while (*s) {
 		size_t n;
+		char *word;
 
 		while (*s == ' ' || *s == '\t' || *s == '\n')
 			s++;
 		n = strcspn(s, " \t\n");
 		if (n == 0)
 			break;
-		if (sv->n == 0 || !nt_strv_contains(sv, s))
-			nt_strv_push(sv, nt_xstrndup(s, n));
+		word = nt_xstrndup(s, n);
+		if (sv->n < FM_MAX_LIST && !nt_strv_contains(sv, word))
+			nt_strv_push(sv, word);
+		else
+			free(word);
 		s += n;
 	}
 }
@@ -129,7 +131,7 @@ static void S_push_words(struct nt_strv *sv, const char *s)
 static nt_rc S_list(struct fm *fm, const char *key, yaml_node_t *v,
 		    struct nt_strv *sv)
 {
-	const char *s = S_scalar(v);
+	const char *s = S_scalar(fm, v);
 
 	if (v->type == YAML_SCALAR_NODE) {
 		if (s)
@@ -144,33 +146,29 @@ static nt_rc S_list(struct fm *fm, const char *key, yaml_node_t *v,
 	     it < v->data.sequence.items.top; it++) {
 		yaml_node_t *item = yaml_document_get_node(&fm->doc, *it);
 
-		s = S_scalar(item);
+		s = S_scalar(fm, item);
 		if (item == NULL || item->type != YAML_SCALAR_NODE)
 			return nt_fail(fm->err, NT_EPARSE,
 				       "%s:%d: '%s' items must be strings",
-				       fm->name, S_line(v), key);
-		if (s && !nt_strv_contains(sv, s))
+				       fm->name, S_line(item ? item : v), key);
+		if (s && sv->n < FM_MAX_LIST && !nt_strv_contains(sv, s))
 			nt_strv_pushdup(sv, s);
 	}
 	return NT_OK;
 }
 
-/* YAML 1.1 booleans, as Jekyll's parser reads them. */
-static bool S_is_false(const char *s)
-{
-	return s && (strcasecmp(s, "false") == 0 || strcasecmp(s, "no") == 0 ||
-		     strcasecmp(s, "off") == 0);
-}
-
 static nt_rc S_scalar_key(struct fm *fm, struct post *p, const char *key,
 			  yaml_node_t *v)
 {
-	const char *s = S_scalar(v);
+	const char *s = S_scalar(fm, v);
 
 	if (v->type != YAML_SCALAR_NODE)
 		return nt_fail(fm->err, NT_EPARSE,
 			       "%s:%d: '%s' must be a string", fm->name,
 			       S_line(v), key);
+	if (strlen((const char *)v->data.scalar.value) != v->data.scalar.length)
+		return nt_fail(fm->err, NT_EPARSE, "%s:%d: NUL byte in '%s'",
+			       fm->name, S_line(v), key);
 	if (strcmp(key, "title") == 0) {
 		free(p->title);
 		p->title = s ? text_decode_entities(s) : NULL;
@@ -184,7 +182,7 @@ static nt_rc S_scalar_key(struct fm *fm, struct post *p, const char *key,
 		free(p->permalink);
 		p->permalink = s ? nt_xstrdup(s) : NULL;
 	} else if (strcmp(key, "published") == 0) {
-		p->published = !S_is_false(s);
+		p->published = !nt_yaml_is_false(s);
 	}
 	return NT_OK;
 }
@@ -195,7 +193,7 @@ static nt_rc S_mapping(struct fm *fm, struct post *p, yaml_node_t *root)
 	     pr < root->data.mapping.pairs.top; pr++) {
 		yaml_node_t *k = yaml_document_get_node(&fm->doc, pr->key);
 		yaml_node_t *v = yaml_document_get_node(&fm->doc, pr->value);
-		const char *key = S_scalar(k);
+		const char *key = S_scalar(fm, k);
 		nt_rc rc = NT_OK;
 
 		if (key == NULL || v == NULL)
@@ -232,20 +230,14 @@ nt_rc fm_parse(struct post *p, const char *name, const char *yaml, size_t len,
 	       struct nt_err *err)
 {
 	struct fm fm = {.name = name, .err = err};
-	yaml_parser_t parser;
+	const char *problem;
 	yaml_node_t *root;
+	int line;
 	nt_rc rc;
 
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
-	if (!yaml_parser_load(&parser, &fm.doc)) {
-		rc = nt_fail(err, NT_EPARSE, "%s:%d: invalid YAML: %s", name,
-			     (int)parser.problem_mark.line + FM_FIRST_LINE,
-			     parser.problem ? parser.problem : "error");
-		yaml_parser_delete(&parser);
-		return rc;
-	}
-	yaml_parser_delete(&parser);
+	if (!nt_yaml_load(yaml, len, &fm.doc, &line, &problem))
+		return nt_fail(err, NT_EPARSE, "%s:%d: invalid YAML: %s", name,
+			       line + FM_FIRST_LINE, problem);
 	root = yaml_document_get_root_node(&fm.doc);
 	if (root == NULL || root->type != YAML_MAPPING_NODE) {
 		rc = nt_fail(err, NT_EPARSE,

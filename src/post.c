@@ -1,9 +1,5 @@
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "notify/text.h"
 #include "post_int.h"
@@ -64,8 +60,9 @@ static void S_names(struct post *p, const char *name)
 	p->slug = nt_xstrdup(dated ? id + 11 : id);
 }
 
-/* Drops CR before LF in place, so that line numbers, front matter fences
- * and cmark all see one kind of line ending; returns the new length. */
+/* Drops CR before LF and turns a lone CR into LF in place, so that line
+ * numbers, front matter fences and cmark all see one kind of line ending;
+ * returns the new length. */
 static size_t S_strip_cr(char *buf, size_t len)
 {
 	size_t o = 0;
@@ -73,7 +70,8 @@ static size_t S_strip_cr(char *buf, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		if (buf[i] == '\r' && i + 1 < len && buf[i + 1] == '\n')
 			continue;
-		buf[o++] = buf[i];
+		/* a lone CR ends a line for cmark too: make it one */
+		buf[o++] = buf[i] == '\r' ? '\n' : buf[i];
 	}
 	buf[o] = '\0';
 	return o;
@@ -181,82 +179,6 @@ nt_rc post_parse_buffer(const char *name, const char *buf, size_t len,
 	return NT_OK;
 }
 
-/* Reads a regular file of at most 'max' bytes.  O_NOFOLLOW refuses a
- * symbolic link, O_NONBLOCK keeps a FIFO from hanging us. */
-static nt_rc S_read(const char *path, size_t max, char **buf, size_t *len,
-		    struct nt_err *err)
-{
-	struct stat st;
-	char *data = NULL;
-	size_t got = 0, cap;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	nt_rc rc;
-
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return nt_fail(err, NT_ENOENT, "%s: no such file",
-				       path);
-		if (errno == ELOOP)
-			return nt_fail(err, NT_EIO,
-				       "%s: is a symbolic link, not a post",
-				       path);
-		return nt_fail(err, NT_EIO, "%s: %s", path, strerror(errno));
-	}
-	if (fstat(fd, &st) != 0) {
-		rc = nt_fail(err, NT_EIO, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = nt_fail(err, NT_EIO, "%s: %s, not a post", path,
-			     S_ISDIR(st.st_mode) ? "is a directory"
-						 : "is not a regular file");
-		goto fail;
-	}
-	if ((uintmax_t)st.st_size > max) {
-		rc = nt_fail(err, NT_ETOOBIG,
-			     "%s: post is %jd bytes, over the %zu byte cap",
-			     path, (intmax_t)st.st_size, max);
-		goto fail;
-	}
-	/* sized from fstat, but the file may grow while we read: read until
-	 * EOF and stop one byte past the cap */
-	cap = (size_t)st.st_size + 1;
-	data = nt_xmalloc(cap + 1);
-	for (;;) {
-		ssize_t r;
-
-		if (got == cap) {
-			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-			data = nt_xrealloc(data, cap + 1);
-		}
-		r = read(fd, data + got, cap - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rc = nt_fail(err, NT_EIO, "%s: %s", path,
-				     strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-		if (got > max) {
-			rc = nt_fail(err, NT_ETOOBIG,
-				     "%s: post is over the %zu byte cap", path,
-				     max);
-			goto fail;
-		}
-	}
-	close(fd);
-	*buf = data;
-	*len = got;
-	return NT_OK;
-fail:
-	free(data);
-	close(fd);
-	return rc;
-}
-
 nt_rc post_create(const char *path, const struct post_opts *opts,
 		  struct post **out, struct nt_err *err)
 {
@@ -264,7 +186,7 @@ nt_rc post_create(const char *path, const struct post_opts *opts,
 					     : POST_MAX_BYTES_DEFAULT;
 	char *buf = NULL;
 	size_t len = 0;
-	nt_rc rc = S_read(path, max, &buf, &len, err);
+	nt_rc rc = nt_read_file(path, max, &buf, &len, err);
 
 	if (rc)
 		return rc;

@@ -12,6 +12,10 @@
 #include "notify/text.h"
 #include "post_int.h"
 
+/* CVE ids kept at most: the de-duplication is quadratic, and the
+ * largest real bulletin names a few hundred. */
+#define SECTIONS_MAX_CVES 1000
+
 struct sctx {
 	struct post *p;
 	const char *body;
@@ -83,26 +87,40 @@ static char *S_source(const struct sctx *c, cmark_node *n, int from, int to)
 	return out;
 }
 
-/* Plain text of the inline nodes from 'n' through its following siblings
- * up to 'stop' (exclusive; NULL for all): markup dropped, breaks as
- * spaces. */
-static void S_plain(cmark_node *n, cmark_node *stop, struct nt_buf *b)
+/* Plain text of the subtree of 'n': markup dropped, breaks as spaces.
+ * An iterator, not recursion: a hostile post nests without limit. */
+static void S_plain_tree(cmark_node *n, struct nt_buf *b)
 {
-	for (; n && n != stop; n = cmark_node_next(n)) {
-		switch (cmark_node_get_type(n)) {
+	cmark_iter *it = cmark_iter_new(n);
+	cmark_event_type ev;
+
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *cur = cmark_iter_get_node(it);
+
+		if (ev != CMARK_EVENT_ENTER)
+			continue;
+		switch (cmark_node_get_type(cur)) {
 		case CMARK_NODE_TEXT:
 		case CMARK_NODE_CODE:
-			nt_buf_adds(b, cmark_node_get_literal(n));
+			nt_buf_adds(b, cmark_node_get_literal(cur));
 			break;
 		case CMARK_NODE_SOFTBREAK:
 		case CMARK_NODE_LINEBREAK:
 			nt_buf_addc(b, ' ');
 			break;
 		default:
-			S_plain(cmark_node_first_child(n), NULL, b);
 			break;
 		}
 	}
+	cmark_iter_free(it);
+}
+
+/* Plain text of 'n' and its following siblings up to 'stop' (exclusive;
+ * NULL for all). */
+static void S_plain(cmark_node *n, cmark_node *stop, struct nt_buf *b)
+{
+	for (; n && n != stop; n = cmark_node_next(n))
+		S_plain_tree(n, b);
 }
 
 /* Heading text without the closing colon: "Points clés :" → "Points
@@ -159,6 +177,20 @@ static bool S_is_colon_tail(cmark_node *n)
 	return true;
 }
 
+/* Does the strong span 'n' wrap onto another line? */
+static bool S_has_break(cmark_node *n)
+{
+	cmark_iter *it = cmark_iter_new(n);
+	cmark_event_type ev;
+	bool found = false;
+
+	while (!found && (ev = cmark_iter_next(it)) != CMARK_EVENT_DONE)
+		found = ev == CMARK_EVENT_ENTER &&
+			S_is_break(cmark_iter_get_node(it));
+	cmark_iter_free(it);
+	return found;
+}
+
 /* A paragraph whose first line is one strong span (plus an optional
  * colon) is a heading; returns the first node after that line (NULL when
  * the paragraph is that line alone), or 'para' itself when it is not. */
@@ -166,7 +198,8 @@ static cmark_node *S_strong_heading(cmark_node *para)
 {
 	cmark_node *n = cmark_node_first_child(para);
 
-	if (n == NULL || cmark_node_get_type(n) != CMARK_NODE_STRONG)
+	if (n == NULL || cmark_node_get_type(n) != CMARK_NODE_STRONG ||
+	    S_has_break(n))
 		return para;
 	for (n = cmark_node_next(n); n; n = cmark_node_next(n)) {
 		if (S_is_break(n))
@@ -235,28 +268,30 @@ static void S_on_heading(struct sctx *c, char *text)
 }
 
 /* Items of 'list' and of the lists nested in them, in document order;
- * an item is its first paragraph. */
+ * an item is its first paragraph.  An iterator walks the nesting, which
+ * a hostile post can make as deep as its size allows. */
 static void S_items(const struct sctx *c, cmark_node *list, struct nt_strv *out)
 {
-	for (cmark_node *it = cmark_node_first_child(list); it;
-	     it = cmark_node_next(it)) {
-		cmark_node *first = cmark_node_first_child(it);
+	cmark_iter *it = cmark_iter_new(list);
+	cmark_event_type ev;
 
-		if (first &&
-		    cmark_node_get_type(first) == CMARK_NODE_PARAGRAPH) {
-			char *s = S_source(c, first,
-					   cmark_node_get_start_line(first),
-					   cmark_node_get_end_line(first));
+	while ((ev = cmark_iter_next(it)) != CMARK_EVENT_DONE) {
+		cmark_node *item = cmark_iter_get_node(it);
+		cmark_node *first = cmark_node_first_child(item);
+		char *s;
 
-			if (s[0])
-				nt_strv_push(out, s);
-			else
-				free(s);
-		}
-		for (cmark_node *ch = first; ch; ch = cmark_node_next(ch))
-			if (cmark_node_get_type(ch) == CMARK_NODE_LIST)
-				S_items(c, ch, out);
+		if (ev != CMARK_EVENT_ENTER ||
+		    cmark_node_get_type(item) != CMARK_NODE_ITEM || !first ||
+		    cmark_node_get_type(first) != CMARK_NODE_PARAGRAPH)
+			continue;
+		s = S_source(c, first, cmark_node_get_start_line(first),
+			     cmark_node_get_end_line(first));
+		if (s[0])
+			nt_strv_push(out, s);
+		else
+			free(s);
 	}
+	cmark_iter_free(it);
 }
 
 static void S_summary(struct sctx *c, cmark_node *para, int from)
@@ -334,6 +369,8 @@ static void S_cves(struct post *p, const char *s, size_t n)
 			;
 		if (j - (i + 9) < 4)
 			continue;
+		if (p->cves.n >= SECTIONS_MAX_CVES)
+			break;
 		id = nt_xstrndup(s + i, j - i);
 		memcpy(id, "CVE", 3);
 		if (nt_strv_contains(&p->cves, id))

@@ -7,10 +7,10 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
 #include "notify/buf.h"
 #include "notify/post.h"
+#include "yaml_int.h"
 
 /* A site root deeper than this above its post is not worth the walk. */
 #define SITE_MAX_DEPTH 64
@@ -29,15 +29,14 @@ struct site {
 
 nt_rc site_find_root(const char *post_path, char **root, struct nt_err *err)
 {
-	char *dir = nt_xstrdup(post_path);
+	char *dir = strchr(post_path, '/') ? nt_xstrdup(post_path)
+					   : nt_xstrdup(".");
 	char *slash = strrchr(dir, '/');
 	char real[PATH_MAX];
 
-	if (slash == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
+	if (slash == dir)
 		dir[1] = '\0';
-	else
+	else if (slash)
 		*slash = '\0';
 	if (realpath(dir, real) == NULL) {
 		nt_rc rc = nt_fail(err, NT_EIO, "%s: %s", dir, strerror(errno));
@@ -78,19 +77,17 @@ static char *S_strip_trailing_slashes(char *s)
 	return s;
 }
 
-static const char *S_yscalar(yaml_document_t *doc, int id)
-{
-	yaml_node_t *n = yaml_document_get_node(doc, id);
-
-	if (n == NULL || n->type != YAML_SCALAR_NODE)
-		return NULL;
-	return (const char *)n->data.scalar.value;
-}
-
 static void S_set(char **dst, const char *v)
 {
 	free(*dst);
 	*dst = v ? nt_xstrdup(v) : NULL;
+}
+
+/* Only http(s) addresses make links: a site's url is untrusted. */
+static bool S_is_web_url(const char *v)
+{
+	return v && (strncmp(v, "https://", 8) == 0 ||
+		     strncmp(v, "http://", 7) == 0);
 }
 
 static void S_apply_config(struct site *s, yaml_document_t *doc)
@@ -101,15 +98,13 @@ static void S_apply_config(struct site *s, yaml_document_t *doc)
 		return;
 	for (yaml_node_pair_t *pr = root->data.mapping.pairs.start;
 	     pr < root->data.mapping.pairs.top; pr++) {
-		const char *k = S_yscalar(doc, pr->key);
-		const char *v = S_yscalar(doc, pr->value);
+		const char *k = nt_yaml_scalar(doc, pr->key, NULL);
+		const char *v = nt_yaml_scalar(doc, pr->value, NULL);
 
 		if (k == NULL)
 			continue;
-		if (v && v[0] == '\0')
-			v = NULL;
 		if (strcmp(k, "url") == 0)
-			S_set(&s->url, v);
+			S_set(&s->url, S_is_web_url(v) ? v : NULL);
 		else if (strcmp(k, "baseurl") == 0)
 			S_set(&s->baseurl, v);
 		else if (strcmp(k, "permalink") == 0)
@@ -119,41 +114,31 @@ static void S_apply_config(struct site *s, yaml_document_t *doc)
 		else if (strcmp(k, "timezone") == 0)
 			S_set(&s->timezone, v);
 		else if (strcmp(k, "future") == 0)
-			s->future = v && strcasecmp(v, "true") == 0;
+			s->future = nt_yaml_is_true(v);
 	}
 }
 
 static nt_rc S_read_config(struct site *s, const char *path, struct nt_err *err)
 {
-	FILE *f = fopen(path, "rb");
-	yaml_parser_t parser;
 	yaml_document_t doc;
-	struct stat st;
-	nt_rc rc = NT_OK;
+	const char *problem;
+	char *buf = NULL;
+	size_t len = 0;
+	int line;
+	nt_rc rc = nt_read_file(path, SITE_CONFIG_MAX, &buf, &len, err);
 
-	if (f == NULL)
-		return errno == ENOENT ? NT_OK
-				       : nt_fail(err, NT_EIO, "%s: %s", path,
-						 strerror(errno));
-	if (fstat(fileno(f), &st) != 0 || st.st_size > SITE_CONFIG_MAX) {
-		fclose(f);
-		return nt_fail(err, NT_EPARSE,
-			       "%s: not a Jekyll config (over "
-			       "%d bytes)",
-			       path, SITE_CONFIG_MAX);
-	}
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &doc)) {
+	if (rc == NT_ENOENT)
+		return NT_OK; /* Jekyll's defaults */
+	if (rc)
+		return rc;
+	if (!nt_yaml_load(buf, len, &doc, &line, &problem)) {
 		rc = nt_fail(err, NT_EPARSE, "%s:%d: invalid YAML: %s", path,
-			     (int)parser.problem_mark.line + 1,
-			     parser.problem ? parser.problem : "error");
+			     line + 1, problem);
 	} else {
 		S_apply_config(s, &doc);
 		yaml_document_delete(&doc);
 	}
-	yaml_parser_delete(&parser);
-	fclose(f);
+	free(buf);
 	return rc;
 }
 
@@ -162,8 +147,15 @@ nt_rc site_open(const char *root, struct site **out, struct nt_err *err)
 	struct site *s = nt_xcalloc(1, sizeof(*s));
 	char *cfg = nt_xasprintf("%s/_config.yml", root);
 	char real[PATH_MAX];
+	struct stat st;
 	nt_rc rc;
 
+	if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		rc = nt_fail(err, NT_EIO, "%s: not a readable folder", root);
+		free(cfg);
+		free(s);
+		return rc;
+	}
 	/* canonical, so that site_relpath() can compare real paths */
 	s->root = S_strip_trailing_slashes(
 		nt_xstrdup(realpath(root, real) ? real : root));

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "notify/result.h"
+
 struct nt_buf {
 	char *buf;
 	size_t len;
@@ -52,5 +54,14 @@ void nt_strv_pushdup(struct nt_strv *sv, const char *s);
 bool nt_strv_contains(const struct nt_strv *sv, const char *s);
 /* Frees every string and the array; resets to NT_STRV_INIT. */
 void nt_strv_clear(struct nt_strv *sv);
+
+/* Reads the regular file 'path', at most 'max' bytes.  A symbolic link is
+ * refused (O_NOFOLLOW) and a FIFO cannot block the caller (O_NONBLOCK), so
+ * an untrusted path is safe to give.  On NT_OK *buf is owned (free(3)),
+ * NUL-terminated after *len bytes; on failure both are untouched.
+ * Results: NT_ENOENT, NT_EIO (unreadable, a link, not a regular file),
+ * NT_ETOOBIG (over 'max'); 'err' names the file. */
+nt_rc nt_read_file(const char *path, size_t max, char **buf, size_t *len,
+		   struct nt_err *err);
 
 #endif

@@ -16,15 +16,17 @@
 struct config;
 
 /* Reads 'path'.  On NT_OK *out is owned (config_free()); on failure *out
- * is untouched.  Results: NT_ENOENT (no such file), NT_ECONFIG (syntax,
- * unknown key, wrong type; 'err' reads "FILE:LINE: what"). */
+ * is untouched.  Results: NT_ENOENT (no such file), NT_EIO (unreadable or
+ * not a regular file), NT_ECONFIG (syntax, unknown key, wrong type; 'err'
+ * reads "FILE:LINE: what"). */
 nt_rc config_load(const char *path, struct config **out, struct nt_err *err);
 
 /* Frees 'c'; config_free(NULL) does nothing. */
 void config_free(struct config *c);
 
 /* Borrowed, valid until config_free(); NULL when not set. */
-const char *config_site_repo(const struct config *c); /* absolute */
+/* site.repo, a relative one prefixed with the config file's folder. */
+const char *config_site_repo(const struct config *c);
 const char *config_site_url(const struct config *c);
 const char *config_site_locale(const struct config *c);
 const char *config_posts_dir(const struct config *c); /* "_posts" */

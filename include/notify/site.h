@@ -26,8 +26,9 @@ nt_rc site_find_root(const char *post_path, char **root, struct nt_err *err);
 /* Opens the site at folder 'root' and reads root/_config.yml when it
  * exists (a site without one has no url and Jekyll's defaults).  On NT_OK
  * *out is owned: free with site_free().  On failure *out is untouched.
- * Results: NT_EIO (root unreadable), NT_EPARSE (bad _config.yml; 'err'
- * names file and line). */
+ * Results: NT_EIO ('root' is not a folder, _config.yml unreadable, a link
+ * or over 1 MiB), NT_EPARSE (bad _config.yml; 'err' names file and
+ * line).  A url in _config.yml that is not http(s) is ignored. */
 nt_rc site_open(const char *root, struct site **out, struct nt_err *err);
 
 void site_free(struct site *s);

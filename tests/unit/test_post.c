@@ -503,6 +503,87 @@ static void front_matter_shape_errors(void **state)
 				 NT_EPARSE);
 }
 
+/* Regressions from review: inputs far bigger than the fuzzer's. */
+static void deep_list_nesting_does_not_crash(void **state)
+{
+	size_t depth = 300000, len = 0;
+	char *buf = malloc(depth * 2 + 64);
+	struct post *p;
+
+	(void)state;
+	if (buf == NULL)
+		abort();
+	len += (size_t)sprintf(buf, "---\ntitle: T\ndate: 2026-11-02\n---\n");
+	for (size_t i = 0; i < depth; i++, len += 2)
+		memcpy(buf + len, "- ", 2);
+	buf[len++] = 'x';
+	buf[len] = '\0';
+	p = S_parse(buf);
+	assert_non_null(p);
+	post_free(p);
+	free(buf);
+}
+
+static void deep_yaml_nesting_is_refused_quickly(void **state)
+{
+	size_t depth = 100000, len = 0;
+	char *buf = malloc(depth + 64);
+	struct nt_err err;
+
+	(void)state;
+	if (buf == NULL)
+		abort();
+	len += (size_t)sprintf(buf, "---\ntitle: T\nx: ");
+	memset(buf + len, '[', depth);
+	len += depth;
+	len += (size_t)sprintf(buf + len, "\n---\n");
+	assert_int_equal(S_reject(buf, len, &err), NT_EPARSE);
+	assert_non_null(strstr(err.msg, ":3: invalid YAML: nested too deeply"));
+	free(buf);
+}
+
+static void lone_cr_ends_lines(void **state)
+{
+	struct post *p = S_parse("---\rtitle: T\rdate: 2026-11-02\r---\r"
+				 "**Points clés :**\r- a\r- b\r\nSuite\n");
+	const char *const want[] = {"a", "b Suite", NULL};
+
+	(void)state;
+	S_assert_list(p, POST_LIST_KEY_POINTS, want);
+	post_free(p);
+}
+
+static void nul_escape_in_title_is_refused(void **state)
+{
+	const char *text = "---\ntitle: \"a\\0b\"\ndate: 2026-11-02\n---\n";
+	struct nt_err err;
+
+	(void)state;
+	assert_int_equal(S_reject(text, strlen(text), &err), NT_EPARSE);
+	assert_non_null(strstr(err.msg, ":2: NUL byte in 'title'"));
+}
+
+static void repeated_words_in_tag_strings_are_merged(void **state)
+{
+	struct post *p = S_parse(FM("tags: a a b a c b\n"));
+	const char *const want[] = {"a", "b", "c", NULL};
+
+	(void)state;
+	S_assert_list(p, POST_LIST_TAGS, want);
+	post_free(p);
+}
+
+static void bold_span_over_two_lines_is_not_a_heading(void **state)
+{
+	struct post *p = S_parse(FM("") "**Points\nclés :**\nLe texte suit.\n");
+
+	(void)state;
+	assert_null(post_headline(p));
+	assert_string_equal(post_summary(p),
+			    "**Points clés :** Le texte suit.");
+	post_free(p);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -529,6 +610,12 @@ int main(int argc, char **argv)
 		cmocka_unit_test(oversized_post_is_refused_by_the_cap),
 		cmocka_unit_test(control_bytes_and_bad_utf8_in_buffers),
 		cmocka_unit_test(front_matter_shape_errors),
+		cmocka_unit_test(deep_list_nesting_does_not_crash),
+		cmocka_unit_test(deep_yaml_nesting_is_refused_quickly),
+		cmocka_unit_test(lone_cr_ends_lines),
+		cmocka_unit_test(nul_escape_in_title_is_refused),
+		cmocka_unit_test(repeated_words_in_tag_strings_are_merged),
+		cmocka_unit_test(bold_span_over_two_lines_is_not_a_heading),
 	};
 
 	if (argc < 2) {

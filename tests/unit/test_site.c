@@ -173,6 +173,27 @@ static void config_keys_and_yaml_aliases(void **state)
 	site_free(s);
 }
 
+static void null_and_unsafe_urls_are_no_url(void **state)
+{
+	S_check(state, "url: null\nbaseurl: ~\n", "", NULL);
+	S_check(state, "url: \"javascript:alert(1)\"\n", "", NULL);
+	S_check(state, "url: https://x.example\nbaseurl: ~\n", "",
+		"https://x.example/2026/03/05/Mon-Post.html");
+}
+
+static void yes_is_true_for_future(void **state)
+{
+	struct fx *fx = *state;
+	struct site *s = NULL;
+	struct nt_err err;
+
+	S_write(fx->cfg, "future: yes\n");
+	assert_int_equal(site_open(fx->dir, &s, &err), NT_OK);
+	assert_true(site_future(s));
+	site_free(s);
+	assert_int_equal(site_open("/nonexistent/site", &s, &err), NT_EIO);
+}
+
 static void bad_config_names_file_and_line(void **state)
 {
 	struct fx *fx = *state;
@@ -209,6 +230,11 @@ static void root_is_found_from_the_post(void **state)
 	unlink(fx->cfg);
 	assert_int_equal(site_find_root("/proc/self/none.md", &root, &err),
 			 NT_ENOENT);
+	/* a bare file name is looked for from the current folder (ASan
+	 * checks the no-slash path) */
+	root = NULL;
+	if (site_find_root("", &root, &err) == NT_OK)
+		free(root);
 }
 
 int main(void)
@@ -221,6 +247,8 @@ int main(void)
 		cmocka_unit_test(values_are_percent_encoded),
 		cmocka_unit_test(site_without_url_has_no_post_url),
 		cmocka_unit_test(config_keys_and_yaml_aliases),
+		cmocka_unit_test(null_and_unsafe_urls_are_no_url),
+		cmocka_unit_test(yes_is_true_for_future),
 		cmocka_unit_test(bad_config_names_file_and_line),
 		cmocka_unit_test(root_is_found_from_the_post),
 	};
