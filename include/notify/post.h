@@ -31,9 +31,11 @@ enum post_section {
 	POST_SEC_COUNT
 };
 
-/* Default cap on a post file: far above any real post (a few KiB), far
- * below what would hurt a daemon that parses a batch of 30. */
-#define POST_MAX_BYTES_DEFAULT (1024 * 1024)
+/* Default cap on a post file: far above any real post (a few KiB).  It
+ * also bounds Debian 12's cmark 0.30.2, quadratic on some bracket runs
+ * (CVE-2023-22486): a hostile 256 KiB post costs it about 3 s, 1 MiB
+ * minutes. */
+#define POST_MAX_BYTES_DEFAULT (256 * 1024)
 
 /* Alias lists, one NULL-terminated array per section class.  Headings and
  * aliases are folded (case, accents); an alias matches where a word of the

@@ -42,7 +42,7 @@ static void shipped_config_loads(void **state)
 	assert_non_null(strstr(config_site_repo(c), "examples/site"));
 	assert_string_equal(config_posts_dir(c), "_posts");
 	o = config_post_opts(c);
-	assert_int_equal(o->max_bytes, 1048576);
+	assert_int_equal(o->max_bytes, 262144);
 	assert_string_equal(o->aliases->cls[POST_SEC_RECOMMENDATIONS][2],
 			    "^mesures");
 	config_free(c);
