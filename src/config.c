@@ -1,45 +1,74 @@
 #include "notify/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libconfig.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "notify/buf.h"
 
 /* Far above any post, far below what a batch could not hold in memory. */
 #define CONFIG_MAX_POST_BYTES (64 * 1024 * 1024)
+/* A secret is a URL or a token: a few hundred bytes. */
+#define CONFIG_MAX_SECRET 4096
+#define DEFAULT_MAX_AGE (24 * 3600) /* s: alerts go stale after a day */
+#define DEFAULT_INLINE_RETRY 10	    /* s a --post waits for a retry */
+#define DEFAULT_DIGEST_THRESHOLD 6  /* posts in one batch */
+#define DEFAULT_MAX_KEY_POINTS 5
+#ifndef NOTIFY_TEMPLATES_DIR /* set by meson to the installed folder */
+#define NOTIFY_TEMPLATES_DIR "/usr/local/share/notify/templates"
+#endif
 
 struct config {
 	char *path;
 	char *dir; /* folder of the file, for relative paths */
-	char *repo;
-	char *url;
-	char *locale;
-	char *posts_dir;
-	struct nt_strv aliases[POST_SEC_COUNT];
-	const char **alias_arrays[POST_SEC_COUNT];
+	const char *repo, *url, *locale, *posts_dir, *state, *templates;
+	int max_key_points, digest_threshold;
+	long max_age, inline_retry;
+	struct chan_filter filter;
+	struct chan_conf *chans;
+	size_t n_chans;
+
 	struct post_aliases post_aliases;
 	struct post_opts post_opts;
+
+	/* everything the getters lend: freed with the config */
+	struct nt_strv strings;
+	struct nt_strv arrays; /* NULL-terminated char* arrays, as char* */
+};
+
+/* What reading one file needs besides the result. */
+struct rd {
+	struct config *c;
+	struct nt_err *err;
+	bool check_secrets;
 };
 
 static const char *const S_section_keys[POST_SEC_COUNT] = {
 	"key_points", "vulnerabilities", "recommendations"};
+static const char *const S_empty_list[] = {NULL};
 
-static nt_rc S_bad(const struct config *c, const config_setting_t *s,
-		   struct nt_err *err, const char *what)
+static nt_rc S_bad(struct rd *r, const config_setting_t *s, const char *what)
 {
 	const char *name = config_setting_name(s);
 
-	return nt_fail(err, NT_ECONFIG, "%s:%d: '%s' %s", c->path,
+	return nt_fail(r->err, NT_ECONFIG, "%s:%d: '%s' %s", r->c->path,
 		       config_setting_source_line(s), name ? name : "value",
 		       what);
 }
 
+static const char *S_keep(struct config *c, char *s)
+{
+	nt_strv_push(&c->strings, s);
+	return s;
+}
+
 /* Every member of group 's' must be one of 'known' (NULL-terminated). */
-static nt_rc S_known_keys(const struct config *c, const config_setting_t *s,
-			  const char *const *known, struct nt_err *err)
+static nt_rc S_known_keys(struct rd *r, const config_setting_t *s,
+			  const char *const *known)
 {
 	for (int i = 0; i < config_setting_length(s); i++) {
 		config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
@@ -49,182 +78,795 @@ static nt_rc S_known_keys(const struct config *c, const config_setting_t *s,
 		while (*k && strcmp(*k, name) != 0)
 			k++;
 		if (*k == NULL)
-			return nt_fail(err, NT_ECONFIG,
-				       "%s:%d: unknown key '%s'", c->path,
+			return nt_fail(r->err, NT_ECONFIG,
+				       "%s:%d: unknown key '%s'", r->c->path,
 				       config_setting_source_line(m), name);
 	}
 	return NT_OK;
 }
 
-/* Optional string member 'key' of group 'g' into *dst (owned). */
-static nt_rc S_string(const struct config *c, const config_setting_t *g,
-		      const char *key, char **dst, struct nt_err *err)
+/* Optional string member 'key' of 'g' into *dst (kept by the config). */
+static nt_rc S_str(struct rd *r, const config_setting_t *g, const char *key,
+		   const char **dst)
 {
 	config_setting_t *s = config_setting_get_member(g, key);
 
 	if (s == NULL)
 		return NT_OK;
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return S_bad(c, s, err, "must be a string");
-	free(*dst);
-	*dst = nt_xstrdup(config_setting_get_string(s));
+		return S_bad(r, s, "must be a string");
+	if (config_setting_get_string(s)[0] == '\0')
+		return S_bad(r, s, "must not be empty");
+	*dst = S_keep(r->c, nt_xstrdup(config_setting_get_string(s)));
 	return NT_OK;
 }
 
-static nt_rc S_site(struct config *c, const config_setting_t *root,
-		    struct nt_err *err)
+static nt_rc S_required(struct rd *r, const config_setting_t *g,
+			const char *key, const char *what)
 {
-	static const char *const keys[] = {"repo", "posts_dir", "url", "locale",
-					   NULL};
-	config_setting_t *g = config_setting_get_member(root, "site");
-	nt_rc rc;
-
-	if (g == NULL)
+	if (config_setting_get_member(g, key))
 		return NT_OK;
-	if (!config_setting_is_group(g))
-		return S_bad(c, g, err, "'site' must be a group { ... }");
-	rc = S_known_keys(c, g, keys, err);
-	if (rc == NT_OK)
-		rc = S_string(c, g, "repo", &c->repo, err);
-	if (rc == NT_OK)
-		rc = S_string(c, g, "posts_dir", &c->posts_dir, err);
-	if (rc == NT_OK)
-		rc = S_string(c, g, "url", &c->url, err);
-	if (rc == NT_OK)
-		rc = S_string(c, g, "locale", &c->locale, err);
-	if (rc == NT_OK && c->repo && c->repo[0] != '/') {
-		char *abs = nt_xasprintf("%s/%s", c->dir, c->repo);
-
-		free(c->repo);
-		c->repo = abs;
-	}
-	if (rc == NT_OK && c->url && strncmp(c->url, "https://", 8) != 0 &&
-	    strncmp(c->url, "http://", 7) != 0)
-		return S_bad(c, config_setting_get_member(g, "url"), err,
-			     "must start with https:// or http://");
-	return rc;
+	return nt_fail(r->err, NT_ECONFIG, "%s:%d: %s needs '%s'", r->c->path,
+		       config_setting_source_line(g), what, key);
 }
 
-static nt_rc S_alias_list(struct config *c, const config_setting_t *s, int sec,
-			  struct nt_err *err)
+static nt_rc S_int(struct rd *r, const config_setting_t *g, const char *key,
+		   long min, long max, int *dst)
 {
-	struct nt_strv *sv = &c->aliases[sec];
-	int n = config_setting_length(s);
+	config_setting_t *s = config_setting_get_member(g, key);
+	long long v;
 
+	if (s == NULL)
+		return NT_OK;
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64)
+		return S_bad(r, s, "must be an integer");
+	v = config_setting_get_int64(s);
+	if (v < min || v > max)
+		return nt_fail(r->err, NT_ECONFIG,
+			       "%s:%d: '%s' must be between %ld and %ld",
+			       r->c->path, config_setting_source_line(s), key,
+			       min, max);
+	*dst = (int)v;
+	return NT_OK;
+}
+
+static nt_rc S_bool(struct rd *r, const config_setting_t *g, const char *key,
+		    bool *dst)
+{
+	config_setting_t *s = config_setting_get_member(g, key);
+
+	if (s == NULL)
+		return NT_OK;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return S_bad(r, s, "must be true or false");
+	*dst = config_setting_get_bool(s);
+	return NT_OK;
+}
+
+/* "90", "90s", "30m", "24h", "2d" → seconds, at most 30 days. */
+static nt_rc S_duration(struct rd *r, const config_setting_t *g,
+			const char *key, long *dst)
+{
+	config_setting_t *s = config_setting_get_member(g, key);
+	const char *v;
+	char *end;
+	long n, mult = 1;
+
+	if (s == NULL)
+		return NT_OK;
+	if (config_setting_type(s) == CONFIG_TYPE_INT) {
+		n = config_setting_get_int(s);
+		goto check;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return S_bad(r, s,
+			     "must be a duration such as \"30s\", "
+			     "\"15m\", \"24h\" or \"2d\"");
+	v = config_setting_get_string(s);
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (end == v || errno)
+		return S_bad(r, s, "must be a duration such as \"24h\"");
+	switch (*end) {
+	case '\0':
+	case 's':
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = 3600;
+		break;
+	case 'd':
+		mult = 86400;
+		break;
+	default:
+		return S_bad(r, s, "has an unknown unit (s, m, h or d)");
+	}
+	if (*end && end[1] != '\0')
+		return S_bad(r, s, "has an unknown unit (s, m, h or d)");
+	if (n > 30L * 86400)
+		return S_bad(r, s, "is longer than 30 days");
+	n *= mult;
+check:
+	if (n < 0 || n > 30L * 86400)
+		return S_bad(r, s, "must be between 0 and 30 days");
+	*dst = n;
+	return NT_OK;
+}
+
+/* Optional list of non-empty strings into a NULL-terminated array. */
+static nt_rc S_strlist(struct rd *r, const config_setting_t *g, const char *key,
+		       const char *const **dst)
+{
+	config_setting_t *s = config_setting_get_member(g, key);
+	const char **arr;
+	int n;
+
+	if (s == NULL)
+		return NT_OK;
 	if (!config_setting_is_array(s) && !config_setting_is_list(s))
-		return S_bad(c, s, err, "must be a list of strings [\"...\"]");
+		return S_bad(r, s, "must be a list of strings [\"...\"]");
+	n = config_setting_length(s);
+	arr = nt_xcalloc((size_t)n + 1, sizeof(*arr));
+	nt_strv_push(&r->c->arrays, (char *)arr);
 	for (int i = 0; i < n; i++) {
 		config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 
 		if (config_setting_type(e) != CONFIG_TYPE_STRING ||
 		    config_setting_get_string(e)[0] == '\0')
-			return S_bad(c, s, err,
-				     "aliases must be non-empty strings");
-		nt_strv_pushdup(sv, config_setting_get_string(e));
+			return nt_fail(r->err, NT_ECONFIG,
+				       "%s:%d: '%s' items must be non-empty "
+				       "strings",
+				       r->c->path,
+				       config_setting_source_line(e), key);
+		arr[i] = S_keep(r->c, nt_xstrdup(config_setting_get_string(e)));
 	}
-	/* an empty list means "this class never matches" */
-	c->alias_arrays[sec] = nt_xcalloc(sv->n + 1, sizeof(char *));
-	for (size_t i = 0; i < sv->n; i++)
-		c->alias_arrays[sec][i] = sv->v[i];
-	c->post_aliases.cls[sec] = c->alias_arrays[sec];
-	c->post_opts.aliases = &c->post_aliases;
+	*dst = arr;
 	return NT_OK;
 }
 
-static nt_rc S_parser(struct config *c, const config_setting_t *root,
-		      struct nt_err *err)
+static nt_rc S_enum(struct rd *r, const config_setting_t *g, const char *key,
+		    const char *const *values, int *dst)
+{
+	const char *v = NULL;
+	nt_rc rc = S_str(r, g, key, &v);
+
+	if (rc || v == NULL)
+		return rc;
+	for (int i = 0; values[i]; i++) {
+		if (strcmp(values[i], v) == 0) {
+			*dst = i;
+			return NT_OK;
+		}
+	}
+	return S_bad(r, config_setting_get_member(g, key),
+		     "has an unknown value");
+}
+
+/* A path of the file made absolute against the file's folder. */
+static const char *S_path(struct config *c, const char *p)
+{
+	if (p == NULL || p[0] == '/')
+		return p;
+	return S_keep(c, nt_xasprintf("%s/%s", c->dir, p));
+}
+
+static bool S_is_web_url(const char *u)
+{
+	return strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0;
+}
+
+static config_setting_t *S_group(struct rd *r, const config_setting_t *root,
+				 const char *key, nt_rc *rc)
+{
+	config_setting_t *g = config_setting_get_member(root, key);
+
+	*rc = NT_OK;
+	if (g && !config_setting_is_group(g)) {
+		*rc = S_bad(r, g, "must be a group { ... }");
+		return NULL;
+	}
+	return g;
+}
+
+static nt_rc S_site(struct rd *r, const config_setting_t *root)
+{
+	static const char *const keys[] = {"repo", "posts_dir", "url", "locale",
+					   NULL};
+	struct config *c = r->c;
+	nt_rc rc;
+	config_setting_t *g = S_group(r, root, "site", &rc);
+
+	if (g == NULL)
+		return rc;
+	rc = S_known_keys(r, g, keys);
+	if (rc == NT_OK)
+		rc = S_str(r, g, "repo", &c->repo);
+	if (rc == NT_OK)
+		rc = S_str(r, g, "posts_dir", &c->posts_dir);
+	if (rc == NT_OK)
+		rc = S_str(r, g, "url", &c->url);
+	if (rc == NT_OK)
+		rc = S_str(r, g, "locale", &c->locale);
+	if (rc)
+		return rc;
+	c->repo = S_path(c, c->repo);
+	if (c->url && !S_is_web_url(c->url))
+		return S_bad(r, config_setting_get_member(g, "url"),
+			     "must start with https:// or http://");
+	return NT_OK;
+}
+
+static nt_rc S_alias_lists(struct rd *r, const config_setting_t *g)
+{
+	for (int sec = 0; sec < POST_SEC_COUNT; sec++) {
+		const char *const *list = NULL;
+		nt_rc rc = S_strlist(r, g, S_section_keys[sec], &list);
+
+		if (rc)
+			return rc;
+		if (list == NULL)
+			continue;
+		/* an empty list means "this class never matches" */
+		r->c->post_aliases.cls[sec] = list;
+		r->c->post_opts.aliases = &r->c->post_aliases;
+	}
+	return NT_OK;
+}
+
+static nt_rc S_parser(struct rd *r, const config_setting_t *root)
 {
 	static const char *const keys[] = {"max_post_bytes", "key_points",
 					   "vulnerabilities", "recommendations",
 					   NULL};
-	config_setting_t *g = config_setting_get_member(root, "parser");
-	config_setting_t *s;
+	int max = 0;
 	nt_rc rc;
+	config_setting_t *g = S_group(r, root, "parser", &rc);
 
 	if (g == NULL)
-		return NT_OK;
-	if (!config_setting_is_group(g))
-		return S_bad(c, g, err, "'parser' must be a group { ... }");
-	rc = S_known_keys(c, g, keys, err);
-	if (rc)
 		return rc;
-	s = config_setting_get_member(g, "max_post_bytes");
-	if (s) {
-		long long v;
+	rc = S_known_keys(r, g, keys);
+	if (rc == NT_OK)
+		rc = S_int(r, g, "max_post_bytes", 1024, CONFIG_MAX_POST_BYTES,
+			   &max);
+	if (rc == NT_OK)
+		rc = S_alias_lists(r, g);
+	r->c->post_opts.max_bytes = (size_t)max;
+	return rc;
+}
 
-		if (config_setting_type(s) != CONFIG_TYPE_INT &&
-		    config_setting_type(s) != CONFIG_TYPE_INT64)
-			return S_bad(c, s, err, "must be an integer");
-		v = config_setting_get_int64(s);
-		if (v < 1024 || v > CONFIG_MAX_POST_BYTES)
-			return S_bad(c, s, err,
-				     "must be between 1024 and 67108864");
-		c->post_opts.max_bytes = (size_t)v;
-	}
-	for (int sec = 0; sec < POST_SEC_COUNT && rc == NT_OK; sec++) {
-		s = config_setting_get_member(g, S_section_keys[sec]);
-		if (s)
-			rc = S_alias_list(c, s, sec, err);
+static nt_rc S_watch(struct rd *r, const config_setting_t *root)
+{
+	static const char *const keys[] = {"mode",	"fetch_interval",
+					   "settle_ms", "remote",
+					   "branch",	NULL};
+	static const char *const modes[] = {"auto", "git", "dir", NULL};
+	int mode = 0, n = 0;
+	const char *s = NULL;
+	nt_rc rc;
+	config_setting_t *g = S_group(r, root, "watch", &rc);
+
+	if (g == NULL)
+		return rc;
+	rc = S_known_keys(r, g, keys);
+	if (rc == NT_OK)
+		rc = S_enum(r, g, "mode", modes, &mode);
+	if (rc == NT_OK)
+		rc = S_int(r, g, "fetch_interval", 0, 86400, &n);
+	if (rc == NT_OK)
+		rc = S_int(r, g, "settle_ms", 0, 60000, &n);
+	if (rc == NT_OK)
+		rc = S_str(r, g, "remote", &s);
+	if (rc == NT_OK)
+		rc = S_str(r, g, "branch", &s);
+	return rc;
+}
+
+static nt_rc S_delivery(struct rd *r, const config_setting_t *root)
+{
+	static const char *const keys[] = {"max_age", "digest_threshold",
+					   "inline_retry", NULL};
+	struct config *c = r->c;
+	nt_rc rc;
+	config_setting_t *g = S_group(r, root, "delivery", &rc);
+
+	if (g == NULL)
+		return rc;
+	rc = S_known_keys(r, g, keys);
+	if (rc == NT_OK)
+		rc = S_duration(r, g, "max_age", &c->max_age);
+	if (rc == NT_OK)
+		rc = S_int(r, g, "digest_threshold", 1, 1000,
+			   &c->digest_threshold);
+	if (rc == NT_OK)
+		rc = S_duration(r, g, "inline_retry", &c->inline_retry);
+	return rc;
+}
+
+static nt_rc S_alerts(struct rd *r, const config_setting_t *root)
+{
+	static const char *const keys[] = {"templates", "max_key_points", NULL};
+	struct config *c = r->c;
+	nt_rc rc;
+	config_setting_t *g = S_group(r, root, "alerts", &rc);
+
+	if (g == NULL)
+		return rc;
+	rc = S_known_keys(r, g, keys);
+	if (rc == NT_OK)
+		rc = S_str(r, g, "templates", &c->templates);
+	if (rc == NT_OK)
+		rc = S_int(r, g, "max_key_points", 0, 50, &c->max_key_points);
+	c->templates = S_path(c, c->templates);
+	return rc;
+}
+
+/* Filter keys shared by the global 'filters' group and each channel. */
+static nt_rc S_filter(struct rd *r, const config_setting_t *g,
+		      struct chan_filter *f)
+{
+	bool skip = false;
+	nt_rc rc = S_strlist(r, g, "tags_any", &f->tags_any);
+
+	if (rc == NT_OK)
+		rc = S_strlist(r, g, "tags_none", &f->tags_none);
+	if (rc == NT_OK)
+		rc = S_strlist(r, g, "keywords", &f->keywords);
+	if (rc == NT_OK)
+		rc = S_bool(r, g, "cve_only", &f->cve_only);
+	if (rc == NT_OK &&
+	    config_setting_get_member(g, "skip_without_key_points")) {
+		rc = S_bool(r, g, "skip_without_key_points", &skip);
+		f->skip_without_key_points = skip;
 	}
 	return rc;
 }
 
-static nt_rc S_read(struct config *c, config_t *cf, struct nt_err *err)
+static nt_rc S_filters(struct rd *r, const config_setting_t *root)
 {
-	static const char *const keys[] = {"site", "parser", NULL};
+	static const char *const keys[] = {"tags_any",
+					   "tags_none",
+					   "keywords",
+					   "cve_only",
+					   "skip_without_key_points",
+					   NULL};
+	nt_rc rc;
+	config_setting_t *g = S_group(r, root, "filters", &rc);
+
+	if (g == NULL)
+		return rc;
+	rc = S_known_keys(r, g, keys);
+	return rc ? rc : S_filter(r, g, &r->c->filter);
+}
+
+/* Is the host of 'url' (http:// or https://) on the loopback? */
+static bool S_loopback_url(const char *url)
+{
+	const char *h = strstr(url, "://");
+	size_t n;
+
+	if (h == NULL)
+		return false;
+	h += 3;
+	if (strncmp(h, "[::1]", 5) == 0)
+		return h[5] == '\0' || h[5] == ':' || h[5] == '/';
+	n = strcspn(h, ":/?#");
+	if (n == 9 && strncmp(h, "localhost", 9) == 0)
+		return true;
+	return n >= 4 && strncmp(h, "127.", 4) == 0;
+}
+
+/* Resolves a *_file secret path: $CREDENTIALS_DIRECTORY first. */
+static const char *S_secret_path(struct config *c, const char *p)
+{
+	const char *cred = getenv("CREDENTIALS_DIRECTORY");
+
+	if (p == NULL || p[0] == '/')
+		return p;
+	if (cred && cred[0])
+		return S_keep(c, nt_xasprintf("%s/%s", cred, p));
+	return S_path(c, p);
+}
+
+/* Checks a secret file without reading it: regular, ours alone. */
+static nt_rc S_check_secret_file(const char *path, struct nt_err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return nt_fail(err, NT_ECONFIG, "secret file %s: %s", path,
+			       strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return nt_fail(err, NT_ECONFIG,
+			       "secret file %s: not a regular file", path);
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+		return nt_fail(err, NT_ECONFIG,
+			       "secret file %s: readable by others "
+			       "(chmod 600 it)",
+			       path);
+	return NT_OK;
+}
+
+static nt_rc S_secret(struct rd *r, const config_setting_t *g, const char *key,
+		      const char **dst)
+{
+	nt_rc rc = S_str(r, g, key, dst);
+	struct nt_err inner;
+
+	if (rc || *dst == NULL)
+		return rc;
+	*dst = S_secret_path(r->c, *dst);
+	if (!r->check_secrets)
+		return NT_OK;
+	rc = S_check_secret_file(*dst, &inner);
+	if (rc)
+		return nt_fail(r->err, rc, "%s:%d: %s", r->c->path,
+			       config_setting_source_line(
+				       config_setting_get_member(g, key)),
+			       inner.msg);
+	return NT_OK;
+}
+
+static nt_rc S_chan_matrix(struct rd *r, const config_setting_t *g,
+			   struct chan_conf *ch)
+{
+	nt_rc rc = S_required(r, g, "homeserver", "a matrix channel");
+
+	if (rc == NT_OK)
+		rc = S_required(r, g, "room", "a matrix channel");
+	if (rc == NT_OK)
+		rc = S_required(r, g, "access_token_file", "a matrix channel");
+	if (rc == NT_OK)
+		rc = S_str(r, g, "homeserver", &ch->homeserver);
+	if (rc == NT_OK)
+		rc = S_str(r, g, "room", &ch->room);
+	if (rc == NT_OK)
+		rc = S_secret(r, g, "access_token_file",
+			      &ch->access_token_file);
+	if (rc == NT_OK)
+		rc = S_bool(r, g, "autojoin", &ch->autojoin);
+	if (rc)
+		return rc;
+	if (!S_is_web_url(ch->homeserver) ||
+	    (strncmp(ch->homeserver, "https://", 8) != 0 && !ch->allow_http &&
+	     !S_loopback_url(ch->homeserver)))
+		return S_bad(r, config_setting_get_member(g, "homeserver"),
+			     "must be an https:// URL (http:// only to "
+			     "loopback or with allow_http = true)");
+	if ((ch->room[0] != '#' && ch->room[0] != '!') ||
+	    (ch->room[0] == '#' && strchr(ch->room, ':') == NULL))
+		return S_bad(r, config_setting_get_member(g, "room"),
+			     "must be a room alias (#name:server) or id (!id)");
+	return NT_OK;
+}
+
+static bool S_is_address(const char *a)
+{
+	const char *at = strchr(a, '@');
+
+	return at && at != a && at[1] && strpbrk(a, "\r\n") == NULL;
+}
+
+static nt_rc S_chan_smtp(struct rd *r, const config_setting_t *g,
+			 struct chan_conf *ch)
+{
+	static const char *const tls[] = {"none", "opportunistic", "required",
+					  NULL};
+	int starttls = STARTTLS_REQUIRED;
+	nt_rc rc = S_required(r, g, "host", "an smtp channel");
+
+	if (rc == NT_OK)
+		rc = S_required(r, g, "from", "an smtp channel");
+	if (rc == NT_OK)
+		rc = S_str(r, g, "host", &ch->host);
+	if (rc == NT_OK)
+		rc = S_int(r, g, "port", 1, 65535, &ch->port);
+	if (rc == NT_OK)
+		rc = S_enum(r, g, "starttls", tls, &starttls);
+	if (rc == NT_OK)
+		rc = S_str(r, g, "from", &ch->from);
+	if (rc == NT_OK)
+		rc = S_strlist(r, g, "to", &ch->to);
+	if (rc == NT_OK)
+		rc = S_str(r, g, "list_id", &ch->list_id);
+	if (rc == NT_OK)
+		rc = S_str(r, g, "list_unsubscribe", &ch->list_unsubscribe);
+	if (rc == NT_OK)
+		rc = S_bool(r, g, "subscribers", &ch->subscribers);
+	if (rc == NT_OK)
+		rc = S_str(r, g, "username", &ch->username);
+	if (rc == NT_OK)
+		rc = S_secret(r, g, "password_file", &ch->password_file);
+	if (rc == NT_OK)
+		rc = S_str(r, g, "ca_file", &ch->ca_file);
+	if (rc)
+		return rc;
+	ch->starttls = (enum chan_starttls)starttls;
+	ch->ca_file = S_path(r->c, ch->ca_file);
+	if (!S_is_address(ch->from))
+		return S_bad(r, config_setting_get_member(g, "from"),
+			     "must be an address (Name <user@domain>)");
+	for (const char *const *t = ch->to; *t; t++)
+		if (!S_is_address(*t))
+			return S_bad(r, config_setting_get_member(g, "to"),
+				     "must hold addresses (user@domain)");
+	if (ch->to[0] == NULL && !ch->subscribers)
+		return nt_fail(r->err, NT_ECONFIG,
+			       "%s:%d: an smtp channel needs 'to' or "
+			       "'subscribers = true'",
+			       r->c->path, ch->line);
+	if ((ch->username == NULL) != (ch->password_file == NULL))
+		return nt_fail(r->err, NT_ECONFIG,
+			       "%s:%d: 'username' and 'password_file' go "
+			       "together",
+			       r->c->path, ch->line);
+	if (ch->list_unsubscribe &&
+	    strncmp(ch->list_unsubscribe, "https://", 8) != 0 &&
+	    strncmp(ch->list_unsubscribe, "mailto:", 7) != 0)
+		return S_bad(r,
+			     config_setting_get_member(g, "list_unsubscribe"),
+			     "must be an https:// or mailto: URI");
+	return NT_OK;
+}
+
+static nt_rc S_chan_webhook(struct rd *r, const config_setting_t *g,
+			    struct chan_conf *ch)
+{
+	static const char *const flavors[] = {"slack", "compat", NULL};
+	int flavor = 0;
+	nt_rc rc = S_required(r, g, "webhook_url_file",
+			      ch->type == CHAN_SLACK ? "a slack channel"
+						     : "a hookshot channel");
+
+	if (rc == NT_OK)
+		rc = S_secret(r, g, "webhook_url_file", &ch->webhook_url_file);
+	if (rc == NT_OK && ch->type == CHAN_SLACK)
+		rc = S_enum(r, g, "flavor", flavors, &flavor);
+	ch->flavor = flavors[flavor];
+	return rc;
+}
+
+static const char *const S_common_keys[] = {"name",
+					    "type",
+					    "enabled",
+					    "allow_http",
+					    "tags_any",
+					    "tags_none",
+					    "keywords",
+					    "cve_only",
+					    "locale",
+					    "digest_threshold",
+					    "skip_without_key_points",
+					    NULL};
+
+static const char *const *S_type_keys(enum chan_type t)
+{
+	static const char *const webhook[] = {"webhook_url_file", "flavor",
+					      NULL};
+	static const char *const hookshot[] = {"webhook_url_file", NULL};
+	static const char *const matrix[] = {
+		"homeserver", "room", "access_token_file", "autojoin", NULL};
+	static const char *const smtp[] = {
+		"host",	    "port",	     "starttls",	 "from",
+		"to",	    "list_id",	     "list_unsubscribe", "subscribers",
+		"username", "password_file", "ca_file",		 NULL};
+
+	switch (t) {
+	case CHAN_SLACK:
+		return webhook;
+	case CHAN_HOOKSHOT:
+		return hookshot;
+	case CHAN_MATRIX:
+		return matrix;
+	case CHAN_SMTP:
+	default:
+		return smtp;
+	}
+}
+
+/* The keys a channel of type 't' may have: common ones and its own. */
+static nt_rc S_chan_keys(struct rd *r, const config_setting_t *g,
+			 enum chan_type t)
+{
+	const char *keys[32];
+	size_t n = 0;
+
+	for (const char *const *k = S_common_keys; *k; k++)
+		keys[n++] = *k;
+	for (const char *const *k = S_type_keys(t); *k; k++)
+		keys[n++] = *k;
+	keys[n] = NULL;
+	return S_known_keys(r, g, keys);
+}
+
+static bool S_valid_name(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz"
+			     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+
+	return n > 0 && n <= 64 && s[n] == '\0';
+}
+
+static nt_rc S_channel(struct rd *r, const config_setting_t *g,
+		       struct chan_conf *ch)
+{
+	static const char *const types[] = {"slack", "matrix", "hookshot",
+					    "smtp", NULL};
+	int type = 0;
+	nt_rc rc;
+
+	ch->line = config_setting_source_line(g);
+	ch->enabled = true;
+	ch->digest_threshold = -1;
+	ch->port = 587;
+	ch->filter = (struct chan_filter){S_empty_list, S_empty_list,
+					  S_empty_list, false, -1};
+	ch->to = S_empty_list;
+	if (!config_setting_is_group(g))
+		return S_bad(r, g, "channels must be groups { ... }");
+	rc = S_required(r, g, "name", "a channel");
+	if (rc == NT_OK)
+		rc = S_required(r, g, "type", "a channel");
+	if (rc == NT_OK)
+		rc = S_str(r, g, "name", &ch->name);
+	if (rc == NT_OK)
+		rc = S_enum(r, g, "type", types, &type);
+	if (rc)
+		return rc;
+	ch->type = (enum chan_type)type;
+	if (!S_valid_name(ch->name))
+		return S_bad(r, config_setting_get_member(g, "name"),
+			     "must be 1 to 64 letters, digits, '-' or '_'");
+	rc = S_chan_keys(r, g, ch->type);
+	if (rc == NT_OK)
+		rc = S_bool(r, g, "enabled", &ch->enabled);
+	if (rc == NT_OK)
+		rc = S_bool(r, g, "allow_http", &ch->allow_http);
+	if (rc == NT_OK)
+		rc = S_filter(r, g, &ch->filter);
+	if (rc == NT_OK)
+		rc = S_int(r, g, "digest_threshold", 1, 1000,
+			   &ch->digest_threshold);
+	if (rc == NT_OK)
+		rc = S_str(r, g, "locale", &ch->locale);
+	if (rc)
+		return rc;
+	switch (ch->type) {
+	case CHAN_SLACK:
+	case CHAN_HOOKSHOT:
+		return S_chan_webhook(r, g, ch);
+	case CHAN_MATRIX:
+		return S_chan_matrix(r, g, ch);
+	case CHAN_SMTP:
+		return S_chan_smtp(r, g, ch);
+	}
+	return NT_OK;
+}
+
+static nt_rc S_channels(struct rd *r, const config_setting_t *root)
+{
+	config_setting_t *l = config_setting_get_member(root, "channels");
+	struct config *c = r->c;
+	int n;
+
+	if (l == NULL)
+		return NT_OK;
+	if (!config_setting_is_list(l))
+		return S_bad(r, l, "must be a list ( { ... }, { ... } )");
+	n = config_setting_length(l);
+	c->chans = nt_xcalloc((size_t)n + 1, sizeof(*c->chans));
+	for (int i = 0; i < n; i++) {
+		config_setting_t *g = config_setting_get_elem(l, (unsigned)i);
+		nt_rc rc = S_channel(r, g, &c->chans[i]);
+
+		if (rc)
+			return rc;
+		c->n_chans++;
+		if (config_channel_by_name(c, c->chans[i].name) != &c->chans[i])
+			return nt_fail(r->err, NT_ECONFIG,
+				       "%s:%d: a channel named '%s' exists "
+				       "already",
+				       c->path, c->chans[i].line,
+				       c->chans[i].name);
+	}
+	return NT_OK;
+}
+
+static nt_rc S_read(struct rd *r, config_t *cf)
+{
+	static const char *const keys[] = {"site",    "parser",	  "state",
+					   "watch",   "delivery", "alerts",
+					   "filters", "channels", NULL};
+	struct config *c = r->c;
 	config_setting_t *root;
 	nt_rc rc;
 
 	if (!config_read_file(cf, c->path)) {
+		const char *file = config_error_file(cf);
+
 		if (config_error_type(cf) == CONFIG_ERR_FILE_IO)
-			return nt_fail(err,
-				       errno == ENOENT ? NT_ENOENT : NT_EIO,
-				       "%s: cannot read: %s", c->path,
-				       strerror(errno));
-		return nt_fail(err, NT_ECONFIG, "%s:%d: %s", c->path,
-			       config_error_line(cf), config_error_text(cf));
+			return nt_fail(r->err, NT_EIO, "%s: cannot read: %s",
+				       c->path, strerror(errno));
+		return nt_fail(r->err, NT_ECONFIG, "%s:%d: %s",
+			       file ? file : c->path, config_error_line(cf),
+			       config_error_text(cf));
 	}
 	root = config_root_setting(cf);
-	rc = S_known_keys(c, root, keys, err);
+	rc = S_known_keys(r, root, keys);
 	if (rc == NT_OK)
-		rc = S_site(c, root, err);
+		rc = S_site(r, root);
 	if (rc == NT_OK)
-		rc = S_parser(c, root, err);
+		rc = S_parser(r, root);
+	if (rc == NT_OK)
+		rc = S_str(r, root, "state", &c->state);
+	if (rc == NT_OK)
+		rc = S_watch(r, root);
+	if (rc == NT_OK)
+		rc = S_delivery(r, root);
+	if (rc == NT_OK)
+		rc = S_alerts(r, root);
+	if (rc == NT_OK)
+		rc = S_filters(r, root);
+	if (rc == NT_OK)
+		rc = S_channels(r, root);
+	c->state = S_path(c, c->state);
 	return rc;
 }
 
-nt_rc config_load(const char *path, struct config **out, struct nt_err *err)
+/* The absolute folder of 'path', so that every path we lend is absolute
+ * whatever the working directory later is. */
+static char *S_abs_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? nt_xstrndup(path, (size_t)(slash - path) +
+						      (slash == path))
+			  : nt_xstrdup(".");
+	char *real = realpath(dir, NULL);
+
+	if (real == NULL)
+		return dir;
+	free(dir);
+	return real;
+}
+
+nt_rc config_load(const char *path, bool check_secrets, struct config **out,
+		  struct nt_err *err)
 {
 	struct config *c = nt_xcalloc(1, sizeof(*c));
-	const char *slash = strrchr(path, '/');
+	struct rd r = {.c = c, .err = err, .check_secrets = check_secrets};
 	struct stat st;
 	config_t cf;
 	nt_rc rc;
 
 	c->path = nt_xstrdup(path);
-	c->dir = slash ? nt_xstrndup(path,
-				     (size_t)(slash - path) + (slash == path))
-		       : nt_xstrdup(".");
+	c->dir = S_abs_dir(path);
+	c->max_age = DEFAULT_MAX_AGE;
+	c->inline_retry = DEFAULT_INLINE_RETRY;
+	c->digest_threshold = DEFAULT_DIGEST_THRESHOLD;
+	c->max_key_points = DEFAULT_MAX_KEY_POINTS;
+	c->filter = (struct chan_filter){S_empty_list, S_empty_list,
+					 S_empty_list, false, 1};
 	if (stat(path, &st) != 0) {
 		rc = nt_fail(err, errno == ENOENT ? NT_ENOENT : NT_EIO,
 			     "%s: %s", path, strerror(errno));
-		config_free(c);
-		return rc;
+		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		rc = nt_fail(err, NT_EIO, "%s: not a regular file", path);
-		config_free(c);
-		return rc;
+		goto fail;
 	}
 	config_init(&cf);
-	rc = S_read(c, &cf, err);
+	rc = S_read(&r, &cf);
 	config_destroy(&cf);
-	if (rc) {
-		config_free(c);
-		return rc;
-	}
+	if (rc)
+		goto fail;
 	*out = c;
 	return NT_OK;
+fail:
+	config_free(c);
+	return rc;
 }
 
 void config_free(struct config *c)
@@ -233,15 +875,15 @@ void config_free(struct config *c)
 		return;
 	free(c->path);
 	free(c->dir);
-	free(c->repo);
-	free(c->url);
-	free(c->locale);
-	free(c->posts_dir);
-	for (int i = 0; i < POST_SEC_COUNT; i++) {
-		nt_strv_clear(&c->aliases[i]);
-		free(c->alias_arrays[i]);
-	}
+	free(c->chans);
+	nt_strv_clear(&c->strings);
+	nt_strv_clear(&c->arrays);
 	free(c);
+}
+
+const char *config_path(const struct config *c)
+{
+	return c->path;
 }
 
 const char *config_site_repo(const struct config *c)
@@ -264,7 +906,112 @@ const char *config_posts_dir(const struct config *c)
 	return c->posts_dir ? c->posts_dir : "_posts";
 }
 
+const char *config_state(const struct config *c)
+{
+	return c->state;
+}
+
+const char *config_templates_dir(const struct config *c)
+{
+	return c->templates ? c->templates : NOTIFY_TEMPLATES_DIR;
+}
+
+int config_max_key_points(const struct config *c)
+{
+	return c->max_key_points;
+}
+
+int config_digest_threshold(const struct config *c)
+{
+	return c->digest_threshold;
+}
+
+long config_max_age(const struct config *c)
+{
+	return c->max_age;
+}
+
+long config_inline_retry(const struct config *c)
+{
+	return c->inline_retry;
+}
+
+const struct chan_filter *config_filter(const struct config *c)
+{
+	return &c->filter;
+}
+
 const struct post_opts *config_post_opts(const struct config *c)
 {
 	return &c->post_opts;
+}
+
+size_t config_n_channels(const struct config *c)
+{
+	return c->n_chans;
+}
+
+const struct chan_conf *config_channel(const struct config *c, size_t i)
+{
+	return i < c->n_chans ? &c->chans[i] : NULL;
+}
+
+const struct chan_conf *config_channel_by_name(const struct config *c,
+					       const char *name)
+{
+	for (size_t i = 0; i < c->n_chans; i++)
+		if (strcmp(c->chans[i].name, name) == 0)
+			return &c->chans[i];
+	return NULL;
+}
+
+const char *config_chan_type_name(enum chan_type t)
+{
+	switch (t) {
+	case CHAN_SLACK:
+		return "slack";
+	case CHAN_MATRIX:
+		return "matrix";
+	case CHAN_HOOKSHOT:
+		return "hookshot";
+	case CHAN_SMTP:
+		return "smtp";
+	}
+	return "?";
+}
+
+nt_rc config_read_secret(const char *path, char **secret, struct nt_err *err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	nt_rc rc = S_check_secret_file(path, err);
+
+	if (rc)
+		return rc;
+	rc = nt_read_file(path, CONFIG_MAX_SECRET, &buf, &len, err);
+	if (rc)
+		return nt_fail(err, NT_ECONFIG,
+			       "secret file %s: unreadable or "
+			       "over %d bytes",
+			       path, CONFIG_MAX_SECRET);
+	len = strcspn(buf, "\r\n");
+	while (len > 0 && (buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+		len--;
+	buf[len] = '\0';
+	if (len == 0) {
+		config_secret_free(buf);
+		return nt_fail(err, NT_ECONFIG, "secret file %s: empty", path);
+	}
+	*secret = buf;
+	return NT_OK;
+}
+
+void config_secret_free(char *secret)
+{
+	if (secret == NULL)
+		return;
+	/* volatile so the wipe is not optimised away */
+	for (volatile char *p = secret; *p; p++)
+		*p = '\0';
+	free(secret);
 }

@@ -2,20 +2,20 @@
  * main.c - the notify command line.  The only place that maps nt_rc
  * results to sysexits.h exit codes.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
-#include "notify/alert.h"
+#include "cli.h"
 #include "notify/config.h"
 #include "notify/log.h"
-#include "notify/post.h"
-#include "notify/site.h"
 
 #ifndef NOTIFY_VERSION
 #define NOTIFY_VERSION "0"
+#endif
+#ifndef NOTIFY_SYSCONFDIR /* set by meson */
+#define NOTIFY_SYSCONFDIR "/usr/local/etc"
 #endif
 
 static const char S_usage[] =
@@ -37,177 +37,39 @@ static const char S_usage[] =
 	"file,\n"
 	"78 bad configuration.\n";
 
-/* What every command gets: the configuration, when one was given. */
-struct ctx {
-	struct config *cfg;
+/* $NOTIFY_CONFIG, else the installed file. */
+static const char *S_default_config(void)
+{
+	const char *env = getenv("NOTIFY_CONFIG");
+
+	return env && env[0] ? env : NOTIFY_SYSCONFDIR "/notify/notify.conf";
+}
+
+struct command {
+	const char *name;
+	int (*run)(const struct cli_ctx *ctx, int argc, char **argv);
+	bool needs_config; /* parse works without one */
 };
 
-static int S_exit_code(nt_rc rc)
+static const struct command S_commands[] = {
+	{"parse", cmd_parse, false},
+	{"check-config", cmd_check_config, true},
+};
+
+static const struct command *S_command(const char *name)
 {
-	switch (rc) {
-	case NT_OK:
-		return EX_OK;
-	case NT_EINVAL:
-		return EX_USAGE;
-	case NT_ENOENT:
-	case NT_EIO:
-		return EX_NOINPUT;
-	case NT_EPARSE:
-	case NT_ETOOBIG:
-		return EX_DATAERR;
-	case NT_ECONFIG:
-		return EX_CONFIG;
-	case NT_ETEMP:
-		return EX_TEMPFAIL;
-	case NT_EPERM:
-		return EX_UNAVAILABLE;
-	}
-	return EX_SOFTWARE;
-}
-
-static void S_print_list(const char *label, const struct post *p,
-			 enum post_list which)
-{
-	size_t n;
-	const char *const *v = post_list(p, which, &n);
-
-	if (n == 0)
-		return;
-	printf("  %s (%zu):\n", label, n);
-	for (size_t i = 0; i < n; i++)
-		printf("    - %s\n", v[i]);
-}
-
-static void S_print_human(const struct post *p, json_object *alert)
-{
-	json_object *url = json_object_object_get(alert, "url");
-	size_t n;
-	const char *const *v = post_list(p, POST_LIST_TAGS, &n);
-
-	printf("%s  %s\n", post_date(p), post_title(p));
-	printf("  url: %s\n", url ? json_object_get_string(url) : "(unknown)");
-	printf("  tags:");
-	for (size_t i = 0; i < n; i++)
-		printf(" %s", v[i]);
-	printf("\n");
-	if (post_headline(p))
-		printf("  headline: %s\n", post_headline(p));
-	S_print_list("key points", p, POST_LIST_KEY_POINTS);
-	S_print_list("vulnerabilities", p, POST_LIST_VULNERABILITIES);
-	S_print_list("recommendations", p, POST_LIST_RECOMMENDATIONS);
-	S_print_list("CVEs", p, POST_LIST_CVES);
-	if (post_source(p))
-		printf("  source: %s\n", post_source(p));
-}
-
-/* Opens the site of 'path' unless the one open already is it: a batch of
- * posts shares one site.  site.repo of the configuration fixes the root;
- * otherwise it is the nearest folder above the post with a _config.yml. */
-static nt_rc S_site_for(const struct ctx *ctx, const char *path,
-			struct site **site, struct nt_err *err)
-{
-	const char *repo = ctx->cfg ? config_site_repo(ctx->cfg) : NULL;
-	char *root = NULL;
-	nt_rc rc = repo ? NT_OK : site_find_root(path, &root, err);
-
-	if (rc == NT_ENOENT) { /* a post outside any site: no url */
-		site_free(*site);
-		*site = NULL;
-		return NT_OK;
-	}
-	if (rc)
-		return rc;
-	if (repo == NULL || *site == NULL) {
-		const char *want = repo ? repo : root;
-
-		if (*site == NULL || strcmp(site_root(*site), want) != 0) {
-			site_free(*site);
-			*site = NULL;
-			rc = site_open(want, site, err);
-		}
-		if (rc == NT_OK && ctx->cfg)
-			site_set_url(*site, config_site_url(ctx->cfg));
-	}
-	free(root);
-	return rc;
-}
-
-static nt_rc S_parse_one(const struct ctx *ctx, const char *path, bool json,
-			 struct site **site, struct nt_err *err)
-{
-	const struct post_opts *opts =
-		ctx->cfg ? config_post_opts(ctx->cfg) : NULL;
-	struct post *p = NULL;
-	json_object *alert;
-	nt_rc rc = post_create(path, opts, &p, err);
-
-	if (rc == NT_OK)
-		rc = S_site_for(ctx, path, site, err);
-	if (rc) {
-		post_free(p);
-		return rc;
-	}
-	alert = alert_create(p, *site);
-	if (json)
-		printf("%s\n", alert_to_json(alert));
-	else
-		S_print_human(p, alert);
-	json_object_put(alert);
-	post_free(p);
-	return NT_OK;
-}
-
-static int S_cmd_parse(const struct ctx *ctx, int argc, char **argv)
-{
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-					     {NULL, 0, NULL, 0}};
-	bool json = false;
-	struct site *site = NULL;
-	nt_rc first = NT_OK;
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j') {
-			fputs(S_usage, stderr);
-			return EX_USAGE;
-		}
-		json = true;
-	}
-	if (optind >= argc) {
-		fprintf(stderr, "notify: parse needs at least one PATH\n");
-		return EX_USAGE;
-	}
-	for (int i = optind; i < argc; i++) {
-		struct nt_err err = {{0}};
-		nt_rc rc = S_parse_one(ctx, argv[i], json, &site, &err);
-
-		if (rc) {
-			log_warnx("%s", err.msg);
-			if (first == NT_OK)
-				first = rc;
-		}
-	}
-	site_free(site);
-	if (fflush(stdout) != 0)
-		return EX_IOERR;
-	return S_exit_code(first);
-}
-
-static int S_dispatch(const struct ctx *ctx, int argc, char **argv)
-{
-	if (strcmp(argv[0], "parse") == 0)
-		return S_cmd_parse(ctx, argc, argv);
-	fprintf(stderr, "notify: unknown command '%s' (see notify --help)\n",
-		argv[0]);
-	return EX_USAGE;
+	for (size_t i = 0; i < sizeof(S_commands) / sizeof(*S_commands); i++)
+		if (strcmp(S_commands[i].name, name) == 0)
+			return &S_commands[i];
+	return NULL;
 }
 
 int main(int argc, char **argv)
 {
-	struct ctx ctx = {0};
+	struct cli_ctx ctx = {0};
 	const char *cfg_path = NULL;
 	struct nt_err err = {{0}};
+	const struct command *cmd;
 	int i = 1, code;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -234,11 +96,20 @@ int main(int argc, char **argv)
 		fputs(S_usage, stderr);
 		return EX_USAGE;
 	}
-	if (cfg_path && config_load(cfg_path, &ctx.cfg, &err) != NT_OK) {
+	cmd = S_command(argv[i]);
+	if (cmd == NULL) {
+		fprintf(stderr,
+			"notify: unknown command '%s' (see notify --help)\n",
+			argv[i]);
+		return EX_USAGE;
+	}
+	ctx.cfg_path = cfg_path ? cfg_path : S_default_config();
+	if ((cfg_path || cmd->needs_config) &&
+	    config_load(ctx.cfg_path, false, &ctx.cfg, &err) != NT_OK) {
 		log_warnx("%s", err.msg);
 		return EX_CONFIG;
 	}
-	code = S_dispatch(&ctx, argc - i, argv + i);
+	code = cmd->run(&ctx, argc - i, argv + i);
 	config_free(ctx.cfg);
 	return code;
 }

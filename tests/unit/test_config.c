@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "notify/config.h"
@@ -24,7 +25,7 @@ static nt_rc S_load(const char *text, struct config **c, struct nt_err *err)
 	fputs(text, f);
 	fclose(f);
 	*c = NULL;
-	rc = config_load(path, c, err);
+	rc = config_load(path, false, c, err);
 	unlink(path);
 	return rc;
 }
@@ -36,7 +37,7 @@ static void shipped_config_loads(void **state)
 	const struct post_opts *o;
 
 	(void)state;
-	assert_int_equal(config_load(S_shipped, &c, &err), NT_OK);
+	assert_int_equal(config_load(S_shipped, false, &c, &err), NT_OK);
 	assert_non_null(config_site_repo(c));
 	assert_true(config_site_repo(c)[0] == '/');
 	assert_non_null(strstr(config_site_repo(c), "examples/site"));
@@ -79,6 +80,49 @@ static void errors_name_file_line_and_key(void **state)
 		{"parser: { key_points = \"a\"; };\n", "must be a list"},
 		{"parser: { key_points = [\"\"]; };\n", "non-empty strings"},
 		{"parser: {\n\n key_points = [ ;\n", ":3: syntax error"},
+		{"channels = ( { name = \"a\"; type = \"irc\"; } );\n",
+		 "'type' has an unknown value"},
+		{"channels = ( { type = \"slack\"; } );\n",
+		 ":1: a channel needs 'name'"},
+		{"channels = (\n { name = \"a\"; type = \"slack\"; } );\n",
+		 ":2: a slack channel needs 'webhook_url_file'"},
+		{"channels = ( { name = \"a b\"; type = \"slack\";\n"
+		 " webhook_url_file = \"x\"; } );\n",
+		 "'name' must be 1 to 64"},
+		{"channels = ( { name = \"a\"; type = \"slack\";\n"
+		 " webhook_url_file = \"x\"; },\n"
+		 " { name = \"a\"; type = \"hookshot\";\n"
+		 " webhook_url_file = \"y\"; } );\n",
+		 ":3: a channel named 'a' exists already"},
+		{"channels = ( { name = \"a\"; type = \"slack\";\n"
+		 " webhook_url_file = \"x\"; room = \"#r:x\"; } );\n",
+		 ":2: unknown key 'room'"},
+		{"channels = ( { name = \"m\"; type = \"matrix\";\n"
+		 " homeserver = \"http://matrix.example.org\";\n"
+		 " room = \"#r:x\"; access_token_file = \"t\"; } );\n",
+		 ":2: 'homeserver' must be an https:// URL"},
+		{"channels = ( { name = \"m\"; type = \"matrix\";\n"
+		 " homeserver = \"https://m.example\";\n"
+		 " room = \"#nope\"; access_token_file = \"t\"; } );\n",
+		 ":3: 'room' must be a room alias"},
+		{"channels = ( { name = \"e\"; type = \"smtp\";\n"
+		 " host = \"h\"; from = \"nobody\"; to = [\"a@b\"]; } );\n",
+		 "'from' must be an address"},
+		{"channels = ( { name = \"e\"; type = \"smtp\"; host = \"h\";\n"
+		 " from = \"a@b\"; } );\n",
+		 ":1: an smtp channel needs 'to' or 'subscribers = true'"},
+		{"channels = ( { name = \"e\"; type = \"smtp\"; host = \"h\";\n"
+		 " from = \"a@b\"; to = [\"c@d\"]; port = 70000; } );\n",
+		 "'port' must be between 1 and 65535"},
+		{"channels = ( { name = \"e\"; type = \"smtp\"; host = \"h\";\n"
+		 " from = \"a@b\"; to = [\"c@d\"]; starttls = \"yes\"; } );\n",
+		 "'starttls' has an unknown value"},
+		{"channels = ( { name = \"e\"; type = \"smtp\"; host = \"h\";\n"
+		 " from = \"a@b\"; to = [\"c@d\"]; username = \"u\"; } );\n",
+		 "'username' and 'password_file' go together"},
+		{"delivery: { max_age = \"3w\"; };\n", "unknown unit"},
+		{"delivery: { max_age = \"40d\"; };\n",
+		 "between 0 and 30 days"},
 	};
 
 	(void)state;
@@ -101,8 +145,9 @@ static void missing_file_is_enoent(void **state)
 	struct nt_err err;
 
 	(void)state;
-	assert_int_equal(config_load("/nonexistent/notify.conf", &c, &err),
-			 NT_ENOENT);
+	assert_int_equal(
+		config_load("/nonexistent/notify.conf", false, &c, &err),
+		NT_ENOENT);
 	assert_null(c);
 }
 
@@ -124,6 +169,92 @@ static void empty_alias_list_disables_a_class(void **state)
 	config_free(c);
 }
 
+static void channels_are_read_in_order(void **state)
+{
+	struct config *c = NULL;
+	struct nt_err err = {{0}};
+	const struct chan_conf *ch;
+
+	(void)state;
+	assert_int_equal(config_load(S_shipped, false, &c, &err), NT_OK);
+	assert_int_equal(config_n_channels(c), 4);
+	ch = config_channel(c, 0);
+	assert_string_equal(ch->name, "soc");
+	assert_int_equal(ch->type, CHAN_SLACK);
+	assert_string_equal(ch->flavor, "slack");
+	assert_true(ch->webhook_url_file[0] == '/');
+	assert_string_equal(ch->filter.tags_any[0], "veille-cyber");
+	assert_null(ch->filter.tags_any[1]);
+	assert_int_equal(ch->filter.skip_without_key_points, -1);
+	ch = config_channel_by_name(c, "mail");
+	assert_non_null(ch);
+	assert_int_equal(ch->type, CHAN_SMTP);
+	assert_int_equal(ch->port, 587);
+	assert_int_equal(ch->starttls, STARTTLS_REQUIRED);
+	assert_string_equal(ch->to[0], "veille@lists.example.org");
+	assert_false(config_channel_by_name(c, "hook")->enabled);
+	assert_null(config_channel(c, 4));
+	assert_int_equal(config_max_age(c), 24 * 3600);
+	assert_int_equal(config_inline_retry(c), 10);
+	assert_int_equal(config_digest_threshold(c), 6);
+	assert_int_equal(config_max_key_points(c), 5);
+	assert_int_equal(config_filter(c)->skip_without_key_points, 1);
+	config_free(c);
+}
+
+/* Secret files: checked only when asked, refused when others can read
+ * them, read relative to $CREDENTIALS_DIRECTORY when set. */
+static void secret_files_are_checked(void **state)
+{
+	char dir[] = "/tmp/notify-cred-XXXXXX";
+	char conf[128], secret[128];
+	struct config *c = NULL;
+	struct nt_err err = {{0}};
+	char *value = NULL;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/n.conf", dir);
+	snprintf(secret, sizeof(secret), "%s/slack.url", dir);
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fputs("channels = ( { name = \"s\"; type = \"slack\";\n"
+	      "  webhook_url_file = \"slack.url\"; } );\n",
+	      f);
+	fclose(f);
+	assert_int_equal(config_load(conf, false, &c, &err), NT_OK);
+	config_free(c);
+	assert_int_equal(config_load(conf, true, &c, &err), NT_ECONFIG);
+	assert_non_null(strstr(err.msg, "n.conf:2: secret file"));
+	f = fopen(secret, "w");
+	assert_non_null(f);
+	fputs("https://hooks.example/T/B/sekrit\n", f);
+	fclose(f);
+	chmod(secret, 0644);
+	assert_int_equal(config_load(conf, true, &c, &err), NT_ECONFIG);
+	assert_non_null(strstr(err.msg, "readable by others"));
+	assert_null(strstr(err.msg, "sekrit"));
+	chmod(secret, 0600);
+	assert_int_equal(config_load(conf, true, &c, &err), NT_OK);
+	assert_int_equal(
+		config_read_secret(config_channel(c, 0)->webhook_url_file,
+				   &value, &err),
+		NT_OK);
+	assert_string_equal(value, "https://hooks.example/T/B/sekrit");
+	config_secret_free(value);
+	config_free(c);
+	setenv("CREDENTIALS_DIRECTORY", "/nonexistent-creds", 1);
+	assert_int_equal(config_load(conf, false, &c, &err), NT_OK);
+	assert_string_equal(config_channel(c, 0)->webhook_url_file,
+			    "/nonexistent-creds/slack.url");
+	config_free(c);
+	unsetenv("CREDENTIALS_DIRECTORY");
+	unlink(secret);
+	unlink(conf);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -132,6 +263,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(errors_name_file_line_and_key),
 		cmocka_unit_test(missing_file_is_enoent),
 		cmocka_unit_test(empty_alias_list_disables_a_class),
+		cmocka_unit_test(channels_are_read_in_order),
+		cmocka_unit_test(secret_files_are_checked),
 	};
 
 	if (argc < 2) {

@@ -1,0 +1,90 @@
+/*
+ * cmd_config.c - `notify check-config [--no-secrets]`: the configuration
+ * checked as delivery will need it, and a summary that shows no secret.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli.h"
+#include "notify/log.h"
+
+static void S_list(const char *label, const char *const *v)
+{
+	if (v == NULL || v[0] == NULL)
+		return;
+	printf(" %s=", label);
+	for (size_t i = 0; v[i]; i++)
+		printf("%s%s", i ? "," : "", v[i]);
+}
+
+static void S_channel(const struct chan_conf *ch)
+{
+	printf("  %-12s %-8s %s", ch->name, config_chan_type_name(ch->type),
+	       ch->enabled ? "" : "(disabled) ");
+	switch (ch->type) {
+	case CHAN_SLACK:
+		printf("webhook=… flavor=%s", ch->flavor);
+		break;
+	case CHAN_HOOKSHOT:
+		printf("webhook=…");
+		break;
+	case CHAN_MATRIX:
+		printf("homeserver=%s room=%s token=…%s", ch->homeserver,
+		       ch->room, ch->autojoin ? " autojoin" : "");
+		break;
+	case CHAN_SMTP:
+		printf("server=%s:%d starttls=%s from=%s", ch->host, ch->port,
+		       ch->starttls == STARTTLS_REQUIRED ? "required"
+		       : ch->starttls == STARTTLS_OPPORTUNISTIC
+			       ? "opportunistic"
+			       : "none",
+		       ch->from);
+		S_list("to", ch->to);
+		if (ch->username)
+			printf(" auth=%s:…", ch->username);
+		if (ch->subscribers)
+			printf(" +subscribers");
+		break;
+	}
+	S_list("tags_any", ch->filter.tags_any);
+	S_list("tags_none", ch->filter.tags_none);
+	S_list("keywords", ch->filter.keywords);
+	if (ch->filter.cve_only)
+		printf(" cve_only");
+	printf("\n");
+}
+
+int cmd_check_config(const struct cli_ctx *ctx, int argc, char **argv)
+{
+	bool secrets = true;
+	struct config *c = NULL;
+	struct nt_err err = {{0}};
+	nt_rc rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--no-secrets") == 0) {
+			secrets = false;
+			continue;
+		}
+		fprintf(stderr, "usage: notify check-config [--no-secrets]\n");
+		return EX_USAGE;
+	}
+	/* again, this time with the secret files as delivery reads them */
+	rc = config_load(ctx->cfg_path, secrets, &c, &err);
+	if (rc) {
+		log_warnx("%s", err.msg);
+		return cli_exit_code(rc);
+	}
+	printf("config: %s: ok%s\n", config_path(c),
+	       secrets ? "" : " (secret files not checked)");
+	printf("site: %s\n", config_site_repo(c) ? config_site_repo(c)
+						 : "(found from each post)");
+	printf("state: %s\n", config_state(c) ? config_state(c) : "(none)");
+	printf("templates: %s\n", config_templates_dir(c));
+	printf("channels: %zu\n", config_n_channels(c));
+	for (size_t i = 0; i < config_n_channels(c); i++)
+		S_channel(config_channel(c, i));
+	config_free(c);
+	return EX_OK;
+}
