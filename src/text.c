@@ -1,5 +1,6 @@
 #include "notify/text.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -282,4 +283,36 @@ size_t text_utf8_cut(const char *s, size_t n, size_t max)
 	while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80)
 		i--;
 	return i;
+}
+
+char *text_md_escape(const char *s)
+{
+	struct nt_buf b = NT_BUF_INIT;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\n' || c == '\r' || c == '\t') {
+			nt_buf_addc(&b, ' ');
+			continue;
+		}
+		if (c < 0x80 && ispunct(c))
+			nt_buf_addc(&b, '\\');
+		nt_buf_addc(&b, (char)c);
+	}
+	return nt_buf_detach(&b);
+}
+
+char *text_ellipsize(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	size_t cut = text_utf8_cut(s, n, max);
+	char *out;
+
+	if (cut == n)
+		return nt_xstrdup(s);
+	out = nt_xmalloc(cut + 4);
+	memcpy(out, s, cut);
+	memcpy(out + cut, "\xE2\x80\xA6", 4); /* U+2026 and the NUL */
+	return out;
 }

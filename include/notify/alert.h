@@ -24,4 +24,29 @@ json_object *alert_create(const struct post *p, const struct site *site);
  * until it is next serialised or freed.  Slashes are not escaped. */
 const char *alert_to_json(json_object *alert);
 
+/*
+ * The view: what templates see.  Every string value of it is inline
+ * Markdown (plain model values such as title, url and date are escaped
+ * so that they read as themselves), so that one escaping rule per output
+ * format serves every {{value}}.  Long values are cut (an item to 600
+ * bytes, the summary to 1200, the title to 400, with "…") and lists are
+ * bounded, so that no post can make a message exceed a channel's limit.
+ * Added keys: key_points holds at most max_key_points items, then
+ * has_more_key_points / more_key_points; tag (the last tag, the source),
+ * date_display (in the locale's form), has_key_points, has_cves,
+ * cves_text ("CVE-1, CVE-2").
+ */
+struct alert_view_opts {
+	const char *locale; /* "fr" or "en"; others read as "en" */
+	int max_key_points; /* negative: all */
+};
+
+/* Returns a new object (json_object_put()); never NULL.  'alert' is
+ * borrowed. */
+json_object *alert_view(json_object *alert, const struct alert_view_opts *o);
+
+/* The view of a digest: {count, posts: [views], date_display of the
+ * newest post}.  Takes a reference to each view. */
+json_object *alert_digest_view(json_object *const *views, size_t n);
+
 #endif

@@ -38,4 +38,13 @@ char *text_decode_entities(const char *s);
  * does not end inside a UTF-8 sequence. */
 size_t text_utf8_cut(const char *s, size_t n, size_t max);
 
+/* Inline Markdown that reads as 's' exactly: every ASCII punctuation
+ * character backslash-escaped, line breaks turned into spaces.  For plain
+ * values (title, URL, date) that go where Markdown is expected. */
+char *text_md_escape(const char *s);
+
+/* Copy of 's' cut to at most 'max' bytes on a UTF-8 boundary, with "…"
+ * appended when it was cut (the result is then at most max + 3 bytes). */
+char *text_ellipsize(const char *s, size_t max);
+
 #endif

@@ -71,6 +71,27 @@ static void utf8_cut_keeps_sequences_whole(void **state)
 	assert_int_equal(text_utf8_cut(s, 7, 6), 6);
 }
 
+static void md_escape_round_trips_punctuation(void **state)
+{
+	char *s = text_md_escape("a*b_[c](d) #1 & <x>\né");
+
+	(void)state;
+	assert_string_equal(s, "a\\*b\\_\\[c\\]\\(d\\) \\#1 \\& \\<x\\> é");
+	free(s);
+}
+
+static void ellipsize_cuts_on_boundaries(void **state)
+{
+	char *s = text_ellipsize("ééé", 3);
+
+	(void)state;
+	assert_string_equal(s, "é\xE2\x80\xA6");
+	free(s);
+	s = text_ellipsize("abc", 3);
+	assert_string_equal(s, "abc");
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -79,6 +100,8 @@ int main(void)
 		cmocka_unit_test(collapse_whitespace),
 		cmocka_unit_test(entities),
 		cmocka_unit_test(utf8_cut_keeps_sequences_whole),
+		cmocka_unit_test(md_escape_round_trips_punctuation),
+		cmocka_unit_test(ellipsize_cuts_on_boundaries),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
