@@ -26,5 +26,6 @@ nt_rc cli_site_for(const struct cli_ctx *ctx, const char *path,
 /* Commands: argv[0] is the command's name; the result is an exit code. */
 int cmd_parse(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_check_config(const struct cli_ctx *ctx, int argc, char **argv);
+int cmd_post(const struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -19,23 +19,45 @@
 #endif
 
 static const char S_usage[] =
-	"usage: notify [-c FILE] parse [--json] PATH...\n"
+	"usage: notify [-c FILE] --post PATH [--post PATH]... [--channel "
+	"NAME]...\n"
+	"              [--dry-run] [--force]\n"
+	"       notify [-c FILE] parse [--json] PATH...\n"
+	"       notify [-c FILE] check-config [--no-secrets]\n"
 	"       notify --help | --version\n"
 	"\n"
 	"Commands:\n"
-	"  parse PATH...   print the alert model of each post; with --json,\n"
-	"                  one JSON object a line (the model of DESIGN.md)\n"
+	"  --post PATH       render the post for every enabled channel (or\n"
+	"                    those named by --channel); several --post PATH\n"
+	"                    past delivery.digest_threshold make one digest\n"
+	"    --dry-run       print, per channel, a header line \"--- NAME "
+	"(TYPE)\n"
+	"                    CONTENT-TYPE[ to RCPT], N bytes\" and the exact\n"
+	"                    payload; no network, no state.  (Sending comes\n"
+	"                    with the outbox; without --dry-run: exit 69.)\n"
+	"    --channel NAME  only this channel (repeatable)\n"
+	"    --force         send again a post already delivered\n"
+	"  parse PATH...     print the alert model of each post; with --json,\n"
+	"                    one JSON object a line (the model of DESIGN.md)\n"
+	"  check-config      check the configuration and its secret files and\n"
+	"                    print a summary (secrets shown as …);\n"
+	"                    --no-secrets skips the secret files\n"
 	"\n"
 	"Options:\n"
-	"  -c, --config FILE  read FILE (see conf/notify.conf); without it,\n"
-	"                  built-in defaults and the site's _config.yml\n"
-	"  --json          machine-readable output (parse)\n"
-	"  -h, --help      this help\n"
-	"  -V, --version   the version\n"
+	"  -c, --config FILE  the configuration (see conf/notify.conf); "
+	"default\n"
+	"                    $NOTIFY_CONFIG, else " NOTIFY_SYSCONFDIR
+	"/notify/notify.conf.\n"
+	"                    parse runs without one, on the site's "
+	"_config.yml\n"
+	"  -h, --help        this help\n"
+	"  -V, --version     the version\n"
 	"\n"
-	"Exit status: 0 ok, 64 usage, 65 bad post, 66 missing or unreadable "
-	"file,\n"
-	"78 bad configuration.\n";
+	"Environment: NOTIFY_CONFIG, CREDENTIALS_DIRECTORY (secret files),\n"
+	"SOURCE_DATE_EPOCH (the Date of rendered emails).\n"
+	"\n"
+	"Exit status: 0 ok, 64 usage, 65 bad post, 66 missing or unreadable\n"
+	"file, 69 channel unavailable, 78 bad configuration.\n";
 
 /* $NOTIFY_CONFIG, else the installed file. */
 static const char *S_default_config(void)
@@ -54,7 +76,16 @@ struct command {
 static const struct command S_commands[] = {
 	{"parse", cmd_parse, false},
 	{"check-config", cmd_check_config, true},
+	{"--post", cmd_post, true},
 };
+
+/* Options of the `--post PATH` form, which has no command word. */
+static bool S_is_post_option(const char *a)
+{
+	return strcmp(a, "--post") == 0 || strncmp(a, "--post=", 7) == 0 ||
+	       strcmp(a, "--dry-run") == 0 || strcmp(a, "--force") == 0 ||
+	       strcmp(a, "--channel") == 0 || strncmp(a, "--channel=", 10) == 0;
+}
 
 static const struct command *S_command(const char *name)
 {
@@ -82,6 +113,13 @@ int main(int argc, char **argv)
 		if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
 			printf("notify %s\n", NOTIFY_VERSION);
 			return EX_OK;
+		}
+		if (S_is_post_option(a)) {
+			/* The --post form has no command word: cmd_post reads
+			 * from here on, the slot before standing in as its
+			 * argv[0] (the name S_command() looks up). */
+			argv[--i] = (char *)"--post";
+			break;
 		}
 		if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) &&
 		    i + 1 < argc) {

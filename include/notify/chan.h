@@ -1,0 +1,59 @@
+/*
+ * chan.h - the delivery channels: Slack (and Slack-compatible), Matrix,
+ * matrix-hookshot and SMTP.  A channel turns an alert into the exact
+ * bytes its receiver gets; sending comes with the outbox.  A channel
+ * knows its protocol and nothing of posts, sites or git: it sees the
+ * alert model and its view only.
+ */
+#ifndef NOTIFY_CHAN_H
+#define NOTIFY_CHAN_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "notify/config.h"
+#include "notify/render.h"
+#include "notify/result.h"
+
+/* One message: the exact payload and, for email, its recipient. */
+struct chan_msg {
+	char *body; /* owned; NUL-terminated after len bytes */
+	size_t len;
+	char *recipient;  /* owned; smtp only, else NULL */
+	const char *type; /* static: "application/json", "message/rfc822" */
+};
+
+struct chan_msgs {
+	struct chan_msg *v;
+	size_t n;
+};
+
+/* Frees every message and resets *m to empty. */
+void chan_msgs_clear(struct chan_msgs *m);
+
+/* What rendering needs besides the channel and the alert. */
+struct chan_env {
+	struct render *render; /* borrowed */
+	const char *locale;    /* template locale, see render_locale() */
+	time_t now;	       /* Date of emails */
+};
+
+/* What to render: one post (alert and its view) or a digest (its view,
+ * alert NULL).  Borrowed. */
+struct chan_item {
+	json_object *alert;
+	json_object *view;
+	bool digest;
+};
+
+/* Appends to 'out' the messages channel 'ch' would send for 'item'.
+ * Every limit of the receiver is respected whatever the post holds (Slack
+ * Block Kit lengths, Matrix event size).  On failure 'out' is as before.
+ * Results: the template's (render_view()), NT_EINVAL (an address or
+ * header the message cannot carry). */
+nt_rc chan_render(const struct chan_conf *ch, const struct chan_env *env,
+		  const struct chan_item *item, struct chan_msgs *out,
+		  struct nt_err *err);
+
+#endif

@@ -1,0 +1,76 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "chan_int.h"
+
+static const chan_render_fn S_render[] = {
+	[CHAN_SLACK] = chan_slack_render,
+	[CHAN_MATRIX] = chan_matrix_render,
+	[CHAN_HOOKSHOT] = chan_hookshot_render,
+	[CHAN_SMTP] = chan_smtp_render,
+};
+
+nt_rc chan_render(const struct chan_conf *ch, const struct chan_env *env,
+		  const struct chan_item *item, struct chan_msgs *out,
+		  struct nt_err *err)
+{
+	if ((unsigned)ch->type >= sizeof(S_render) / sizeof(*S_render))
+		return nt_fail(err, NT_EINVAL, "unknown channel type");
+	return S_render[ch->type](ch, env, item, out, err);
+}
+
+void chan_msgs_clear(struct chan_msgs *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->v[i].body);
+		free(m->v[i].recipient);
+	}
+	free(m->v);
+	m->v = NULL;
+	m->n = 0;
+}
+
+void chan_push(struct chan_msgs *out, const char *body, size_t len,
+	       const char *recipient, const char *type)
+{
+	struct chan_msg *m;
+
+	out->v = nt_xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
+	m = &out->v[out->n++];
+	m->body = nt_xstrndup(body, len);
+	m->len = len;
+	m->recipient = recipient ? nt_xstrdup(recipient) : NULL;
+	m->type = type;
+}
+
+void chan_push_json(struct chan_msgs *out, json_object *o)
+{
+	size_t len;
+	const char *s = json_object_to_json_string_length(
+		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		&len);
+
+	chan_push(out, s, len, NULL, "application/json");
+	json_object_put(o);
+}
+
+const char *chan_str(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+nt_rc chan_template(const struct chan_env *env, const struct chan_item *item,
+		    enum render_fmt fmt, struct nt_buf *b, struct nt_err *err)
+{
+	nt_rc rc = render_view(env->render, env->locale, fmt, item->digest,
+			       item->view, b, err);
+
+	if (rc)
+		nt_buf_release(b);
+	return rc;
+}

@@ -1,0 +1,34 @@
+/*
+ * hookshot.c - a matrix-hookshot generic webhook body: `text` (which
+ * hookshot reads as Markdown, so it is our plain text) and `html`, which
+ * becomes the event's formatted_body.
+ */
+#include "../chan_int.h"
+
+nt_rc chan_hookshot_render(const struct chan_conf *ch,
+			   const struct chan_env *env,
+			   const struct chan_item *item, struct chan_msgs *out,
+			   struct nt_err *err)
+{
+	struct nt_buf text = NT_BUF_INIT, html = NT_BUF_INIT;
+	json_object *o;
+	nt_rc rc;
+
+	(void)ch;
+	rc = chan_template(env, item, RENDER_TEXT, &text, err);
+	if (rc == NT_OK)
+		rc = chan_template(env, item, RENDER_HTML, &html, err);
+	if (rc) {
+		nt_buf_release(&text);
+		return rc;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "text",
+			       json_object_new_string(nt_buf_str(&text)));
+	json_object_object_add(o, "html",
+			       json_object_new_string(nt_buf_str(&html)));
+	chan_push_json(out, o);
+	nt_buf_release(&text);
+	nt_buf_release(&html);
+	return NT_OK;
+}

@@ -1,0 +1,65 @@
+#!/bin/sh
+# `notify --post` from the outside: the README's main job on the shipped
+# configuration, --channel, usage errors, a bad post, no secret needed
+# for --dry-run, nothing written anywhere.
+# usage: post.sh NOTIFY SOURCE_ROOT
+set -u
+notify=$1 root=$2
+case $notify in /*) ;; *) notify=$PWD/$notify ;; esac
+conf=$root/conf/notify.conf
+posts=$root/examples/site/_posts
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fails=0 passes=0
+
+check() { # name, 0 when it holds
+	if [ "$2" -eq 0 ]; then
+		passes=$((passes + 1))
+	else
+		fails=$((fails + 1))
+		echo "FAIL: $1"
+	fi
+}
+
+post=$(ls "$posts"/*.md | head -1)
+(cd "$tmp" && "$notify" -c "$conf" --post "$post" --dry-run) \
+	>"$tmp/out" 2>"$tmp/err"
+check "main job on the shipped config" $?
+test ! -s "$tmp/err"
+check "nothing on stderr" $?
+test "$(grep -c '^--- ' "$tmp/out")" -eq 3
+check "one payload per enabled channel (hookshot is disabled)" $?
+grep -q '^--- soc (slack) application/json, [0-9]* bytes$' "$tmp/out"
+check "header line names channel, type and size" $?
+test -z "$(ls -A "$tmp" | grep -v -e '^out$' -e '^err$')"
+check "a dry run writes nothing" $?
+
+"$notify" -c "$conf" --post "$post" --dry-run --channel veille >"$tmp/out"
+test "$(grep -c '^--- ' "$tmp/out")" -eq 1 && grep -q '^--- veille ' "$tmp/out"
+check "--channel selects one channel" $?
+"$notify" -c "$conf" --post "$post" --dry-run --channel hook >"$tmp/out"
+grep -q '^--- hook (hookshot)' "$tmp/out"
+check "a disabled channel named by --channel renders" $?
+"$notify" -c "$conf" --post "$post" --dry-run --channel nope 2>"$tmp/err"
+check "unknown channel is a usage error (64)" $(($? != 64))
+grep -q "no channel named 'nope'" "$tmp/err"
+check "unknown channel is named" $?
+"$notify" -c "$conf" --post "$post" 2>"$tmp/err"
+check "sending without the outbox: 69" $(($? != 69))
+"$notify" -c "$conf" --post 2>/dev/null
+check "--post without PATH: 64" $(($? != 64))
+"$notify" -c "$conf" --dry-run --post "$post" >/dev/null
+check "options in any order" $?
+"$notify" -c "$conf" --post "$root/tests/data/posts/bad-yaml.md" \
+	--dry-run >/dev/null 2>"$tmp/err"
+check "bad post: 65" $(($? != 65))
+grep -q 'bad-yaml.md:3:' "$tmp/err"
+check "bad post named with its line" $?
+NOTIFY_CONFIG=$conf "$notify" --post "$post" --dry-run >/dev/null
+check "NOTIFY_CONFIG names the configuration" $?
+NOTIFY_CONFIG=$tmp/none.conf "$notify" --post "$post" --dry-run \
+	>/dev/null 2>&1
+check "missing configuration: 78" $(($? != 78))
+
+echo "$passes passed, $fails failed"
+test "$fails" -eq 0

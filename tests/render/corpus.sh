@@ -1,0 +1,14 @@
+#!/bin/sh
+# Every post of ../shared/corpus rendered for every channel kind and
+# checked against the receivers' rules (payloads.py).  Exits 77 (skipped)
+# when the shared folder is absent.
+# usage: corpus.sh NOTIFY SOURCE_ROOT
+set -u
+notify=$1 root=$2
+corpus=$root/../shared/corpus
+if [ ! -d "$corpus/_posts" ]; then
+	echo "SKIP: no corpus at $corpus"
+	exit 77
+fi
+exec python3 "$root/tests/render/payloads.py" "$notify" \
+	"$root/tests/data/render/corpus.conf" "$corpus"/_posts/*.md
