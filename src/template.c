@@ -645,7 +645,8 @@ static struct frame *S_push_frame(struct rs *r, enum fkind kind)
  * true with *val NULL. */
 static bool S_lookup(struct rs *r, const struct instr *in, json_object **val)
 {
-	const char *seg = r->prog->names.buf + in->name;
+	/* names.buf is NULL in a template that names nothing but "." */
+	const char *seg = nt_buf_str(&r->prog->names) + in->name;
 	json_object *v = NULL;
 	size_t k;
 
