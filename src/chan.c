@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "chan_int.h"
+#include "notify/mime.h"
 
 static const chan_render_fn S_render[] = {
 	[CHAN_SLACK] = chan_slack_render,
@@ -73,4 +74,29 @@ nt_rc chan_template(const struct chan_env *env, const struct chan_item *item,
 	if (rc)
 		nt_buf_release(b);
 	return rc;
+}
+
+nt_rc chan_check(const struct chan_conf *ch, struct nt_err *err)
+{
+	struct mime_msg m = {0};
+	struct nt_err inner = {{0}};
+
+	if (ch->type != CHAN_SMTP)
+		return NT_OK;
+	m.from = ch->from;
+	m.to = ch->to;
+	m.subject = "";
+	m.text = "";
+	m.message_id = "check@example.org";
+	m.list_id = ch->list_id;
+	m.list_unsubscribe = ch->list_unsubscribe;
+	if (m.to[0] == NULL) { /* subscribers only: check the sender alone */
+		static const char *const self[] = {"check@example.org", NULL};
+
+		m.to = self;
+	}
+	if (mime_check(&m, &inner) != NT_OK)
+		return nt_fail(err, NT_ECONFIG, "channel '%s': %s", ch->name,
+			       inner.msg);
+	return NT_OK;
 }

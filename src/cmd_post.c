@@ -129,6 +129,13 @@ static void S_print(const struct chan_conf *ch, const struct chan_msgs *m)
 	}
 }
 
+/* A file name reaches the terminal: no control character with it. */
+static void S_print_safe(const char *s)
+{
+	for (; s && *s; s++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7F ? '?' : *s);
+}
+
 /* SOURCE_DATE_EPOCH makes the Date of emails reproducible. */
 static time_t S_now(void)
 {
@@ -171,11 +178,11 @@ static nt_rc S_channel(const struct cli_ctx *ctx, struct render *r,
 
 		if (!filter_match(config_filter(ctx->cfg), &ch->filter,
 				  l->alerts[i], &why)) {
-			printf("--- %s (%s) skips %s: %s\n", ch->name,
-			       config_chan_type_name(ch->type),
-			       json_object_get_string(json_object_object_get(
-				       l->alerts[i], "id")),
-			       why);
+			printf("--- %s (%s) skips ", ch->name,
+			       config_chan_type_name(ch->type));
+			S_print_safe(json_object_get_string(
+				json_object_object_get(l->alerts[i], "id")));
+			printf(": %s\n", why);
 			continue;
 		}
 		alerts[n] = l->alerts[i];
@@ -235,6 +242,16 @@ int cmd_post(const struct cli_ctx *ctx, int argc, char **argv)
 
 	if (code)
 		return code;
+	for (size_t i = 0; i < config_n_channels(ctx->cfg); i++) {
+		const struct chan_conf *ch = config_channel(ctx->cfg, i);
+		struct nt_err err = {{0}};
+
+		if (chan_check(ch, &err) != NT_OK) {
+			log_warnx("%s:%d: %s", config_path(ctx->cfg), ch->line,
+				  err.msg);
+			return cli_exit_code(NT_ECONFIG);
+		}
+	}
 	for (size_t k = 0; k < a.n_chans; k++) {
 		if (config_channel_by_name(ctx->cfg, a.chans[k]) == NULL) {
 			fprintf(stderr, "notify: no channel named '%s' in %s\n",

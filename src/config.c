@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "notify/buf.h"
+#include "notify/post.h"
 
 /* Far above any post, far below what a batch could not hold in memory. */
 #define CONFIG_MAX_POST_BYTES (64 * 1024 * 1024)
@@ -441,7 +442,33 @@ static nt_rc S_filters(struct rd *r, const config_setting_t *root)
 	return rc ? rc : S_filter(r, g, &r->c->filter);
 }
 
-/* Is the host of 'url' (http:// or https://) on the loopback? */
+/* Is 'h' (n bytes) a dotted IPv4 address in 127.0.0.0/8? */
+static bool S_is_127(const char *h, size_t n)
+{
+	int parts = 0;
+	size_t i = 0;
+
+	if (n < 9 || strncmp(h, "127.", 4) != 0)
+		return false;
+	while (i < n) {
+		size_t d = 0;
+		int v = 0;
+
+		while (i + d < n && h[i + d] >= '0' && h[i + d] <= '9' && d < 3)
+			v = v * 10 + (h[i + d] - '0'), d++;
+		if (d == 0 || v > 255)
+			return false;
+		i += d;
+		parts++;
+		if (i < n && h[i++] != '.')
+			return false;
+	}
+	return parts == 4 && h[n - 1] != '.';
+}
+
+/* Is the host of 'url' (http:// or https://) exactly the loopback:
+ * localhost, [::1] or 127.x.y.z?  User info ("127.1@evil.example") is
+ * refused outright by S_web_url_ok(). */
 static bool S_loopback_url(const char *url)
 {
 	const char *h = strstr(url, "://");
@@ -455,7 +482,24 @@ static bool S_loopback_url(const char *url)
 	n = strcspn(h, ":/?#");
 	if (n == 9 && strncmp(h, "localhost", 9) == 0)
 		return true;
-	return n >= 4 && strncmp(h, "127.", 4) == 0;
+	return S_is_127(h, n);
+}
+
+/* An http(s) URL with a host, no user info, nothing but URL characters. */
+static bool S_web_url_ok(const char *url)
+{
+	const char *h = strstr(url, "://");
+	size_t host;
+
+	if (!S_is_web_url(url) || h == NULL)
+		return false;
+	h += 3;
+	host = strcspn(h, "/?#");
+	if (host == 0 || memchr(h, '@', host) != NULL)
+		return false;
+	return url[strspn(url,
+			  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			  "0123456789-._~:/?#[]@!$&'()*+,;=%")] == '\0';
 }
 
 /* Resolves a *_file secret path: $CREDENTIALS_DIRECTORY first. */
@@ -509,6 +553,18 @@ static nt_rc S_secret(struct rd *r, const config_setting_t *g, const char *key,
 	return NT_OK;
 }
 
+/* "#name:server" or "!opaque" (room ids of v12 have no server part). */
+static bool S_valid_room(const char *r)
+{
+	const char *colon = strchr(r, ':');
+
+	if (r[strcspn(r, " \t\r\n/")] != '\0')
+		return false;
+	if (r[0] == '!')
+		return r[1] != '\0';
+	return r[0] == '#' && colon && colon > r + 1 && colon[1] != '\0';
+}
+
 static nt_rc S_chan_matrix(struct rd *r, const config_setting_t *g,
 			   struct chan_conf *ch)
 {
@@ -529,17 +585,22 @@ static nt_rc S_chan_matrix(struct rd *r, const config_setting_t *g,
 		rc = S_bool(r, g, "autojoin", &ch->autojoin);
 	if (rc)
 		return rc;
-	if (!S_is_web_url(ch->homeserver) ||
+	if (!S_web_url_ok(ch->homeserver) ||
 	    (strncmp(ch->homeserver, "https://", 8) != 0 && !ch->allow_http &&
 	     !S_loopback_url(ch->homeserver)))
 		return S_bad(r, config_setting_get_member(g, "homeserver"),
 			     "must be an https:// URL (http:// only to "
 			     "loopback or with allow_http = true)");
-	if ((ch->room[0] != '#' && ch->room[0] != '!') ||
-	    (ch->room[0] == '#' && strchr(ch->room, ':') == NULL))
+	if (!S_valid_room(ch->room))
 		return S_bad(r, config_setting_get_member(g, "room"),
 			     "must be a room alias (#name:server) or id (!id)");
 	return NT_OK;
+}
+
+static bool S_loopback_host(const char *h)
+{
+	return strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0 ||
+	       S_is_127(h, strlen(h));
 }
 
 static bool S_is_address(const char *a)
@@ -601,6 +662,12 @@ static nt_rc S_chan_smtp(struct rd *r, const config_setting_t *g,
 		return nt_fail(r->err, NT_ECONFIG,
 			       "%s:%d: 'username' and 'password_file' go "
 			       "together",
+			       r->c->path, ch->line);
+	if (ch->username && ch->starttls != STARTTLS_REQUIRED &&
+	    !S_loopback_host(ch->host))
+		return nt_fail(r->err, NT_ECONFIG,
+			       "%s:%d: AUTH needs starttls = \"required\" "
+			       "unless the host is loopback",
 			       r->c->path, ch->line);
 	if (ch->list_unsubscribe &&
 	    strncmp(ch->list_unsubscribe, "https://", 8) != 0 &&
@@ -858,6 +925,8 @@ nt_rc config_load(const char *path, bool check_secrets, struct config **out,
 		goto fail;
 	}
 	config_init(&cf);
+	/* @include is relative to this file, as every path in it */
+	config_set_include_dir(&cf, c->dir);
 	rc = S_read(&r, &cf);
 	config_destroy(&cf);
 	if (rc)
@@ -994,7 +1063,14 @@ nt_rc config_read_secret(const char *path, char **secret, struct nt_err *err)
 			       "secret file %s: unreadable or "
 			       "over %d bytes",
 			       path, CONFIG_MAX_SECRET);
-	len = strcspn(buf, "\r\n");
+	{
+		size_t total = len;
+
+		len = strcspn(buf, "\r\n");
+		/* config_secret_free() wipes up to the first NUL: the
+		 * lines after the first go now */
+		memset(buf + len, 0, total - len);
+	}
 	while (len > 0 && (buf[len - 1] == ' ' || buf[len - 1] == '\t'))
 		len--;
 	buf[len] = '\0';

@@ -8,6 +8,7 @@
 
 #include <cmark.h>
 #include <stdbool.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -461,17 +462,16 @@ static void S_defuse(struct nt_buf *out, size_t base)
 	nt_buf_release(&tail);
 }
 
-static void S_render(const char *md, size_t n, enum S_fmt fmt, bool defuse,
-		     struct nt_buf *out)
+/* The full path: cmark parses the value, one iterator walk renders it. */
+static void S_render_cmark(const char *md, size_t n, enum S_fmt fmt,
+			   struct nt_buf *out)
 {
 	struct S_ctx c = {.fmt = fmt, .out = out, .base = out->len};
 	cmark_node *doc;
 	cmark_iter *it;
 	cmark_event_type ev;
 
-	if (!md)
-		n = 0;
-	c.md = md ? md : "";
+	c.md = md;
 	c.n = n;
 	/* U+FFFD for bad UTF-8, so every output is valid UTF-8 */
 	doc = cmark_parse_document(
@@ -486,8 +486,75 @@ static void S_render(const char *md, size_t n, enum S_fmt fmt, bool defuse,
 	cmark_iter_free(it);
 	cmark_node_free(doc);
 	free(c.lines);
+}
+
+static bool S_ascii_punct(unsigned char ch)
+{
+	return ch < 0x80 && ispunct(ch);
+}
+
+/* Is md[0..n) one line of text that cmark would render as its own
+ * characters, backslash escapes aside?  Nothing that opens markup
+ * (unescaped * _ ` [ ] < > ! &), no line break, nothing at the start that
+ * opens a block (heading, quote, list, rule, indented code).  Most view
+ * values are such text: titles, dates, URLs, plain key points. */
+static bool S_is_plain(const char *md, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)md;
+	size_t i = 0;
+
+	if (n == 0 || strchr(" \t#>-+*=_~`|[<", u[0]) ||
+	    (n >= 3 && memcmp(md, S_BOM, 3) == 0))
+		return false;
+	while (i < n && isdigit(u[i]))
+		i++;
+	if (i > 0 && i < n && (u[i] == '.' || u[i] == ')'))
+		return false; /* "1." opens an ordered list */
+	for (i = 0; i < n; i++) {
+		if (u[i] == '\\' && i + 1 < n && S_ascii_punct(u[i + 1]))
+			i++; /* an escaped character is text */
+		else if (strchr("\n\r*_`[]<>!&", u[i]) || u[i] == '\0')
+			return false;
+	}
+	return text_utf8_valid(md, n, NULL);
+}
+
+/* What cmark would make of plain text: backslash escapes removed,
+ * trailing blanks dropped; then escaped as S_text() does. */
+static void S_render_plain(const char *md, size_t n, enum S_fmt fmt,
+			   struct nt_buf *out)
+{
+	struct S_ctx c = {.fmt = fmt, .out = out, .base = out->len};
+	struct nt_buf t = NT_BUF_INIT;
+
+	while (n > 0 && (md[n - 1] == ' ' || md[n - 1] == '\t'))
+		n--;
+	for (size_t i = 0; i < n; i++) {
+		if (md[i] == '\\' && i + 1 < n &&
+		    S_ascii_punct((unsigned char)md[i + 1]))
+			i++;
+		nt_buf_addc(&t, md[i]);
+	}
+	S_text(&c, nt_buf_str(&t), t.len);
+	nt_buf_release(&t);
+}
+
+static void S_render(const char *md, size_t n, enum S_fmt fmt, bool defuse,
+		     struct nt_buf *out)
+{
+	size_t base = out->len;
+
+	if (!md)
+		md = "", n = 0;
+	/* a third of a render's time went to parsing values that hold no
+	 * markup at all: those skip cmark (test_format_fast checks both
+	 * paths agree) */
+	if (S_is_plain(md, n))
+		S_render_plain(md, n, fmt, out);
+	else
+		S_render_cmark(md, n, fmt, out);
 	if (defuse)
-		S_defuse(out, c.base);
+		S_defuse(out, base);
 }
 
 void fmt_html(const char *md, size_t n, struct nt_buf *out)
@@ -582,4 +649,28 @@ size_t fmt_truncate(struct nt_buf *b, size_t start, size_t max_chars)
 		count += S_is_lead(b->buf[i]);
 	nt_buf_adds(b, S_ELLIPSIS);
 	return count + 1;
+}
+
+void fmt_compat(const char *s, size_t n, struct nt_buf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		unsigned char next = i + 1 < n ? (unsigned char)s[i + 1] : 0;
+
+		/* no '<' at all: these receivers also read Slack's <!here>
+		 * and <url|label>, whatever Markdown escaping says */
+		if (c == '<') {
+			nt_buf_adds(out, "\xE2\x80\xB9"); /* U+2039 */
+			continue;
+		}
+		if (c == '>') {
+			nt_buf_adds(out, "\xE2\x80\xBA"); /* U+203A */
+			continue;
+		}
+		if (c != '\0' && strchr("\\[]()!`", c))
+			nt_buf_addc(out, '\\');
+		nt_buf_addc(out, (char)c);
+		if (c == '@' && (isalnum(next) || next >= 0x80))
+			nt_buf_adds(out, S_ZWSP);
+	}
 }

@@ -860,3 +860,21 @@ fail:
 	nt_buf_release(&b);
 	return rc;
 }
+
+nt_rc mime_check(const struct mime_msg *m, struct nt_err *err)
+{
+	struct S_mbox from = {NULL, NULL}, *to = NULL;
+	size_t nto = 0;
+	bool https = false;
+	nt_rc rc;
+
+	S_init();
+	rc = S_check_fields(m, &https, err);
+	if (rc == NT_OK)
+		rc = S_mailboxes(m, &from, &to, &nto, err);
+	S_mbox_free(&from);
+	for (size_t i = 0; i < nto && to; i++)
+		S_mbox_free(&to[i]);
+	free(to);
+	return rc;
+}

@@ -3,6 +3,7 @@
  * post's own, else the site's style) with its placeholders filled in, as
  * Jekyll's URL and UrlDrop classes do.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +97,23 @@ static void S_add_escaped(struct nt_buf *b, const char *s)
 		else
 			nt_buf_addf(b, "%%%02X", (unsigned char)*s);
 	}
+}
+
+/* One literal character of a permalink (a post's front matter is
+ * untrusted): kept when a URL path may hold it, an existing %XX kept,
+ * anything else percent-encoded. */
+static void S_add_literal(struct nt_buf *b, const char **s)
+{
+	unsigned char c = (unsigned char)**s;
+
+	if (c == '%' && isxdigit((unsigned char)(*s)[1]) &&
+	    isxdigit((unsigned char)(*s)[2]))
+		nt_buf_addc(b, '%');
+	else if (S_path_safe(c))
+		nt_buf_addc(b, (char)c);
+	else
+		nt_buf_addf(b, "%%%02X", c);
+	(*s)++;
 }
 
 /* Jekyll's slugify: 'pretty' keeps case and ._~!$&'()+,;=@, 'default'
@@ -208,7 +226,7 @@ static char *S_expand(const struct post *p, const char *tmpl)
 		char *v;
 
 		if (*s != ':') {
-			nt_buf_addc(&b, *s++);
+			S_add_literal(&b, &s);
 			continue;
 		}
 		while (S_name_char(s[1 + n]))

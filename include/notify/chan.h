@@ -56,4 +56,9 @@ nt_rc chan_render(const struct chan_conf *ch, const struct chan_env *env,
 		  const struct chan_item *item, struct chan_msgs *out,
 		  struct nt_err *err);
 
+/* Checks what the configuration parser cannot know of channel 'ch': for
+ * smtp, that mime accepts its from, to, list_id and list_unsubscribe.
+ * Results: NT_OK, NT_ECONFIG with 'err' reading "channel 'NAME': what". */
+nt_rc chan_check(const struct chan_conf *ch, struct nt_err *err);
+
 #endif

@@ -16,10 +16,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "notify/post.h"
 #include "notify/result.h"
 
 struct config;
+struct post_opts;
 
 enum chan_type { CHAN_SLACK, CHAN_MATRIX, CHAN_HOOKSHOT, CHAN_SMTP };
 

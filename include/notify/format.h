@@ -56,6 +56,15 @@ void fmt_text(const char *md, size_t n, struct nt_buf *out);
  * NUL, other C0 or DEL. */
 void fmt_header_text(const char *s, size_t n, struct nt_buf *out);
 
+/* Plain text s[0..n) (fmt_text() output, or a text template's) made
+ * inert for receivers that read Markdown, Slack's <…> syntax, and ping on
+ * "@name" (Mattermost, Rocket.Chat, Discord): '<' and '>' become the
+ * look-alikes U+2039 and U+203A, the characters that open links, images
+ * and code (\ [ ] ( ) ! `) are backslash-escaped, and U+200B follows
+ * every '@' before a letter or digit.  Emphasis characters are left: they
+ * change looks, not meaning. */
+void fmt_compat(const char *s, size_t n, struct nt_buf *out);
+
 /* Cuts what was appended to 'b' since byte offset 'start' to at most
  * 'max_chars' code points, ending with U+2026 (counted in max_chars) when
  * something was cut, and returns the number of code points left after

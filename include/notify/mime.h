@@ -84,4 +84,9 @@ struct mime_msg {
 nt_rc mime_build(const struct mime_msg *m, char **out, size_t *len,
 		 struct nt_err *err);
 
+/* Checks 'm' as mime_build() would (addresses, Message-ID, List-Id,
+ * List-Unsubscribe, UTF-8) without building anything: for validating a
+ * channel's configuration before any post.  Same results and messages. */
+nt_rc mime_check(const struct mime_msg *m, struct nt_err *err);
+
 #endif

@@ -44,8 +44,9 @@ const char *render_locale(const char *want);
  * 'locale' with 'view' (borrowed) and appends it to 'out', trailing white
  * space dropped.  Compiles the locale's templates on first use.  On
  * failure 'out' is as before and 'err' names the template file and line.
- * Results: NT_ENOENT (a template file missing), NT_EPARSE (a template
- * error), NT_ETOOBIG (render limits of template.h). */
+ * Results: NT_EINVAL (no such format), NT_ENOENT (a template file
+ * missing), NT_EPARSE (a template error), NT_ETOOBIG (render limits of
+ * template.h). */
 nt_rc render_view(struct render *r, const char *locale, enum render_fmt fmt,
 		  bool digest, json_object *view, struct nt_buf *out,
 		  struct nt_err *err);

@@ -3,7 +3,15 @@
  * hookshot reads as Markdown, so it is our plain text) and `html`, which
  * becomes the event's formatted_body.
  */
+#include <string.h>
+
 #include "../chan_int.h"
+#include "notify/text.h"
+
+/* Bytes of text, and of the whole body, that keep the event hookshot
+ * makes of it under Matrix's 65536 bytes. */
+#define HOOKSHOT_TEXT_MAX 28000
+#define HOOKSHOT_BODY_MAX 60000
 
 nt_rc chan_hookshot_render(const struct chan_conf *ch,
 			   const struct chan_env *env,
@@ -23,10 +31,18 @@ nt_rc chan_hookshot_render(const struct chan_conf *ch,
 		return rc;
 	}
 	o = json_object_new_object();
+	/* hookshot posts one event, under Matrix's 64 KiB: cut the text,
+	 * and drop HTML that cannot be cut safely */
+	if (text.len > HOOKSHOT_TEXT_MAX) {
+		text.len = text_utf8_cut(text.buf, text.len, HOOKSHOT_TEXT_MAX);
+		text.buf[text.len] = '\0';
+	}
 	json_object_object_add(o, "text",
 			       json_object_new_string(nt_buf_str(&text)));
 	json_object_object_add(o, "html",
 			       json_object_new_string(nt_buf_str(&html)));
+	if (strlen(json_object_to_json_string(o)) > HOOKSHOT_BODY_MAX)
+		json_object_object_del(o, "html");
 	chan_push_json(out, o);
 	nt_buf_release(&text);
 	nt_buf_release(&html);

@@ -13,8 +13,13 @@
 
 #define SLACK_HEADER_MAX 150 /* characters of a header block */
 #define SLACK_TEXT_MAX 3000  /* characters of any text object */
-#define SLACK_BUTTON_MAX 75  /* characters of a button label */
 #define SLACK_URL_MAX 3000   /* characters of a button url */
+/* Discord's content limit, the smallest of the Slack-compatible ones */
+#define SLACK_COMPAT_MAX 2000
+/* What RFC 3986 lets a URL hold as it is (percent-escapes included) */
+#define S_URL_CHARS                                                            \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"       \
+	"-._~:/?#[]@!$&'()*+,;=%"
 
 static json_object *S_text_obj(const char *type, const char *s)
 {
@@ -73,8 +78,9 @@ static void S_add_button(json_object *blocks, const char *url,
 
 	if (url == NULL || strlen(url) > SLACK_URL_MAX ||
 	    (strncmp(url, "https://", 8) != 0 &&
-	     strncmp(url, "http://", 7) != 0))
-		return;
+	     strncmp(url, "http://", 7) != 0) ||
+	    url[strspn(url, S_URL_CHARS)] != '\0')
+		return; /* Slack refuses the whole message for a bad url */
 	actions = S_block("actions");
 	elems = json_object_new_array();
 	button = S_block("button");
@@ -110,6 +116,7 @@ static nt_rc S_parts(const struct chan_env *env, const struct chan_item *it,
 	nt_rc rc;
 
 	memset(p, 0, sizeof(*p));
+	/* on failure the caller releases p, chan_template() the subject */
 	rc = chan_template(env, it, RENDER_MRKDWN, &p->body, err);
 	if (rc == NT_OK)
 		rc = chan_template(env, it, RENDER_SUBJECT, &subject, err);
@@ -158,10 +165,13 @@ static json_object *S_block_kit(const struct chan_env *env,
 	}
 	if (p->context.len) {
 		json_object *elems = json_object_new_array();
+		json_object *t = S_text_obj("mrkdwn", nt_buf_str(&p->context));
 
+		/* verbatim: no channel or mention parsing of the tags */
+		json_object_object_add(t, "verbatim",
+				       json_object_new_boolean(1));
 		b = S_block("context");
-		json_object_array_add(
-			elems, S_text_obj("mrkdwn", nt_buf_str(&p->context)));
+		json_object_array_add(elems, t);
 		json_object_object_add(b, "elements", elems);
 		json_object_array_add(blocks, b);
 	}
@@ -171,30 +181,26 @@ static json_object *S_block_kit(const struct chan_env *env,
 	return msg;
 }
 
-/* Slack-compatible receivers render text only: all of it goes there. */
-static json_object *S_compat(const struct chan_env *env,
-			     const struct chan_item *it, struct parts *p)
+/* Slack-compatible receivers ignore blocks and read text as Markdown,
+ * pinging on any "@name": the whole plain-text alert, made inert. */
+static nt_rc S_compat(const struct chan_env *env, const struct chan_item *it,
+		      struct chan_msgs *out, struct nt_err *err)
 {
-	json_object *msg = json_object_new_object();
-	struct nt_buf t = NT_BUF_INIT;
-	const char *url = it->digest ? NULL : chan_str(it->alert, "url");
-	char *md = text_md_escape(nt_buf_str(&p->header));
+	struct nt_buf text = NT_BUF_INIT, t = NT_BUF_INIT;
+	json_object *msg;
+	nt_rc rc = chan_template(env, it, RENDER_TEXT, &text, err);
 
-	nt_buf_addc(&t, '*');
-	fmt_mrkdwn(md, strlen(md), &t);
-	nt_buf_adds(&t, "*\n");
-	free(md);
-	if (p->body.len)
-		nt_buf_addf(&t, "%s\n", nt_buf_str(&p->body));
-	if (p->context.len)
-		nt_buf_addf(&t, "%s\n", nt_buf_str(&p->context));
-	if (url && strpbrk(url, "|<> ") == NULL)
-		nt_buf_addf(&t, "<%s|%s>", url, S_button_label(env->locale));
-	fmt_truncate(&t, 0, SLACK_TEXT_MAX);
+	if (rc)
+		return rc;
+	fmt_compat(nt_buf_str(&text), text.len, &t);
+	fmt_truncate(&t, 0, SLACK_COMPAT_MAX);
+	msg = json_object_new_object();
 	json_object_object_add(msg, "text",
 			       json_object_new_string(nt_buf_str(&t)));
+	chan_push_json(out, msg);
+	nt_buf_release(&text);
 	nt_buf_release(&t);
-	return msg;
+	return NT_OK;
 }
 
 nt_rc chan_slack_render(const struct chan_conf *ch, const struct chan_env *env,
@@ -202,14 +208,13 @@ nt_rc chan_slack_render(const struct chan_conf *ch, const struct chan_env *env,
 			struct nt_err *err)
 {
 	struct parts p;
-	nt_rc rc = S_parts(env, item, &p, err);
+	nt_rc rc;
 
-	if (rc)
-		return rc;
 	if (ch->flavor && strcmp(ch->flavor, "compat") == 0)
-		chan_push_json(out, S_compat(env, item, &p));
-	else
+		return S_compat(env, item, out, err);
+	rc = S_parts(env, item, &p, err);
+	if (rc == NT_OK)
 		chan_push_json(out, S_block_kit(env, item, &p));
 	S_parts_release(&p);
-	return NT_OK;
+	return rc;
 }

@@ -27,7 +27,7 @@ static char *S_domain(const char *from)
 static char *S_message_id(const struct chan_conf *ch,
 			  const struct chan_item *it)
 {
-	const char *id = chan_str(it->view, "id");
+	const char *id = chan_str(it->alert, "id"); /* the model, unescaped */
 	struct nt_buf b = NT_BUF_INIT;
 	char *domain = S_domain(ch->from);
 

@@ -65,6 +65,12 @@ check "unknown key gives 78" $(($? != 78))
 grep -q 'bad.conf:2: unknown key .colour.' "$tmp/out"
 check "unknown key names file and line" $?
 
+printf 'channels = ( { name = "m"; type = "smtp"; host = "h";\n  from = "a@b, c@d"; to = ["x@y"]; } );\n' >"$tmp/mail.conf"
+"$notify" -c "$tmp/mail.conf" check-config >"$tmp/out" 2>&1
+check "a From with two mailboxes gives 78" $(($? != 78))
+grep -q "mail.conf:1: channel 'm'" "$tmp/out"
+check "the mailbox error names the channel and line" $?
+
 "$notify" -c "$tmp/none.conf" check-config >/dev/null 2>&1
 check "missing config gives 78" $(($? != 78))
 

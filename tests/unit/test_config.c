@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "notify/config.h"
+#include "notify/post.h"
 
 static const char *S_shipped;
 
@@ -120,6 +121,27 @@ static void errors_name_file_line_and_key(void **state)
 		{"channels = ( { name = \"e\"; type = \"smtp\"; host = \"h\";\n"
 		 " from = \"a@b\"; to = [\"c@d\"]; username = \"u\"; } );\n",
 		 "'username' and 'password_file' go together"},
+		{"channels = ( { name = \"m\"; type = \"matrix\";\n"
+		 " homeserver = \"http://127.0.0.1.evil.example\";\n"
+		 " room = \"#r:x\"; access_token_file = \"t\"; } );\n",
+		 ":2: 'homeserver' must be an https:// URL"},
+		{"channels = ( { name = \"m\"; type = \"matrix\";\n"
+		 " homeserver = \"http://127.1@evil.example/\";\n"
+		 " room = \"#r:x\"; access_token_file = \"t\"; } );\n",
+		 ":2: 'homeserver' must be an https:// URL"},
+		{"channels = ( { name = \"m\"; type = \"matrix\";\n"
+		 " homeserver = \"https://\"; room = \"#r:x\";\n"
+		 " access_token_file = \"t\"; } );\n",
+		 ":2: 'homeserver' must be an https:// URL"},
+		{"channels = ( { name = \"m\"; type = \"matrix\";\n"
+		 " homeserver = \"https://m.example\";\n"
+		 " room = \"#:\"; access_token_file = \"t\"; } );\n",
+		 ":3: 'room' must be a room alias"},
+		{"channels = ( { name = \"e\"; type = \"smtp\"; host = "
+		 "\"mx.example\";\n"
+		 " from = \"a@b\"; to = [\"c@d\"]; starttls = \"none\";\n"
+		 " username = \"u\"; password_file = \"p\"; } );\n",
+		 ":1: AUTH needs starttls = \"required\""},
 		{"delivery: { max_age = \"3w\"; };\n", "unknown unit"},
 		{"delivery: { max_age = \"40d\"; };\n",
 		 "between 0 and 30 days"},
@@ -167,6 +189,32 @@ static void empty_alias_list_disables_a_class(void **state)
 	assert_non_null(a->cls[POST_SEC_VULNERABILITIES]);
 	assert_null(a->cls[POST_SEC_VULNERABILITIES][0]);
 	config_free(c);
+}
+
+static void loopback_http_and_local_auth_are_allowed(void **state)
+{
+	static const char *const ok[] = {
+		"channels = ( { name = \"m\"; type = \"matrix\";\n"
+		" homeserver = \"http://127.0.0.1:8008\"; room = \"!abc\";\n"
+		" access_token_file = \"t\"; } );\n",
+		"channels = ( { name = \"m\"; type = \"matrix\";\n"
+		" homeserver = \"http://[::1]:8008/\"; room = \"#r:x\";\n"
+		" access_token_file = \"t\"; } );\n",
+		"channels = ( { name = \"e\"; type = \"smtp\"; host = "
+		"\"127.0.0.1\";\n"
+		" from = \"a@b\"; to = [\"c@d\"]; starttls = \"none\";\n"
+		" username = \"u\"; password_file = \"p\"; } );\n",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++) {
+		struct config *c;
+		struct nt_err err = {{0}};
+
+		if (S_load(ok[i], &c, &err) != NT_OK)
+			fail_msg("case %zu: %s", i, err.msg);
+		config_free(c);
+	}
 }
 
 static void channels_are_read_in_order(void **state)
@@ -264,6 +312,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(missing_file_is_enoent),
 		cmocka_unit_test(empty_alias_list_disables_a_class),
 		cmocka_unit_test(channels_are_read_in_order),
+		cmocka_unit_test(loopback_http_and_local_auth_are_allowed),
 		cmocka_unit_test(secret_files_are_checked),
 	};
 

@@ -541,6 +541,21 @@ static void invalid_utf8_becomes_replacement(void **state)
 	}
 }
 
+static void compat_text_is_inert(void **state)
+{
+	struct nt_buf b = NT_BUF_INIT;
+	const char *in = "![x](https://t.example/p.png) <!here> @alice [a](b)";
+
+	(void)state;
+	fmt_compat(in, strlen(in), &b);
+	assert_string_equal(nt_buf_str(&b),
+			    "\\!\\[x\\]\\(https://t.example/p.png\\) "
+			    "\xE2\x80\xB9\\!here\xE2\x80\xBA @" ZWSP
+			    "alice \\[a\\]\\(b\\)");
+	assert_null(strchr(nt_buf_str(&b), '<'));
+	nt_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -556,6 +571,7 @@ int main(void)
 		cmocka_unit_test(mentions_are_neutralised),
 		cmocka_unit_test(text_strips_markup),
 		cmocka_unit_test(header_text_is_one_clean_line),
+		cmocka_unit_test(compat_text_is_inert),
 		cmocka_unit_test(appends_after_existing_content),
 		cmocka_unit_test(truncate_cuts_on_code_points),
 		cmocka_unit_test(truncate_keeps_entities_and_links_whole),

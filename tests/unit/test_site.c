@@ -139,6 +139,14 @@ static void front_matter_permalink_wins(void **state)
 		"permalink: /posts/a//b/\n", "https://x.example/posts/a/b/");
 }
 
+static void hostile_permalink_is_encoded(void **state)
+{
+	S_check(state, SITE,
+		"permalink: \"/a|b c>\\\"<!here>/@x/%20/\\nBcc: y\"\n",
+		"https://x.example/blog/a%7Cb%20c%3E%22%3C!here%3E/@x/%20/"
+		"%0ABcc:%20y");
+}
+
 static void values_are_percent_encoded(void **state)
 {
 	S_check(state, SITE "permalink: /:categories/:title/\n",
@@ -245,6 +253,7 @@ int main(void)
 		cmocka_unit_test(pattern_placeholders),
 		cmocka_unit_test(front_matter_permalink_wins),
 		cmocka_unit_test(values_are_percent_encoded),
+		cmocka_unit_test(hostile_permalink_is_encoded),
 		cmocka_unit_test(site_without_url_has_no_post_url),
 		cmocka_unit_test(config_keys_and_yaml_aliases),
 		cmocka_unit_test(null_and_unsafe_urls_are_no_url),
