@@ -17,7 +17,8 @@
 #define CONFIG_MAX_SECRET 4096
 #define DEFAULT_MAX_AGE (24 * 3600) /* s: alerts go stale after a day */
 #define DEFAULT_INLINE_RETRY 10	    /* s a --post waits for a retry */
-#define DEFAULT_DIGEST_THRESHOLD 6  /* posts in one batch */
+#define DEFAULT_LEASE 120	   /* s a claimed delivery stays its sender's */
+#define DEFAULT_DIGEST_THRESHOLD 6 /* posts in one batch */
 #define DEFAULT_MAX_KEY_POINTS 5
 #ifndef NOTIFY_TEMPLATES_DIR /* set by meson to the installed folder */
 #define NOTIFY_TEMPLATES_DIR "/usr/local/share/notify/templates"
@@ -28,7 +29,7 @@ struct config {
 	char *dir; /* folder of the file, for relative paths */
 	const char *repo, *url, *locale, *posts_dir, *state, *templates;
 	int max_key_points, digest_threshold;
-	long max_age, inline_retry;
+	long max_age, inline_retry, lease;
 	struct chan_filter filter;
 	struct chan_conf *chans;
 	size_t n_chans;
@@ -368,7 +369,7 @@ static nt_rc S_watch(struct rd *r, const config_setting_t *root)
 static nt_rc S_delivery(struct rd *r, const config_setting_t *root)
 {
 	static const char *const keys[] = {"max_age", "digest_threshold",
-					   "inline_retry", NULL};
+					   "inline_retry", "lease", NULL};
 	struct config *c = r->c;
 	nt_rc rc;
 	config_setting_t *g = S_group(r, root, "delivery", &rc);
@@ -383,6 +384,11 @@ static nt_rc S_delivery(struct rd *r, const config_setting_t *root)
 			   &c->digest_threshold);
 	if (rc == NT_OK)
 		rc = S_duration(r, g, "inline_retry", &c->inline_retry);
+	if (rc == NT_OK)
+		rc = S_duration(r, g, "lease", &c->lease);
+	if (rc == NT_OK && c->lease < 1)
+		return S_bad(r, config_setting_get_member(g, "lease"),
+			     "must be at least 1s");
 	return rc;
 }
 
@@ -911,6 +917,7 @@ nt_rc config_load(const char *path, bool check_secrets, struct config **out,
 	c->dir = S_abs_dir(path);
 	c->max_age = DEFAULT_MAX_AGE;
 	c->inline_retry = DEFAULT_INLINE_RETRY;
+	c->lease = DEFAULT_LEASE;
 	c->digest_threshold = DEFAULT_DIGEST_THRESHOLD;
 	c->max_key_points = DEFAULT_MAX_KEY_POINTS;
 	c->filter = (struct chan_filter){S_empty_list, S_empty_list,
@@ -1003,6 +1010,11 @@ long config_max_age(const struct config *c)
 long config_inline_retry(const struct config *c)
 {
 	return c->inline_retry;
+}
+
+long config_lease(const struct config *c)
+{
+	return c->lease;
 }
 
 const struct chan_filter *config_filter(const struct config *c)

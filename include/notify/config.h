@@ -100,6 +100,9 @@ int config_max_key_points(const struct config *c);	  /* default 5 */
 int config_digest_threshold(const struct config *c);	  /* default 6 */
 long config_max_age(const struct config *c);	  /* seconds, default 24h */
 long config_inline_retry(const struct config *c); /* seconds, default 10 */
+/* Seconds a claimed delivery stays its sender's (default 120): after a
+ * crash, another sender takes it over once this has passed. */
+long config_lease(const struct config *c);
 const struct chan_filter *config_filter(const struct config *c);
 
 /* Parser options (size cap, alias lists), borrowed like the strings. */
