@@ -1,0 +1,194 @@
+/*
+ * store.h - the outbox (DESIGN.md, step 7): one SQLite file where work
+ * waits, shared by the daemon (`notify watch`) and the command line.
+ *
+ * Invariants:
+ * - A post is either not seen, or seen with all its delivery rows
+ *   committed: store_enqueue() writes both in one transaction.
+ * - A delivery row is unique per (post, channel, recipient), so enqueueing
+ *   a post twice adds nothing.
+ * - A row is sent by at most one process at a time: store_claim() moves it
+ *   to DLV_SENDING under a lease in one write transaction, and a row whose
+ *   sender died (kill -9) is claimable again once its lease has run out.
+ * - Row ids are never reused (AUTOINCREMENT), so a channel may derive an
+ *   idempotency key from the id (the Matrix txnId).
+ *
+ * The file is created with mode 0600 and opened in WAL mode with
+ * synchronous=FULL, so a commit survives power loss as well as kill -9.
+ * Nothing here sees a secret: rows hold rendered payloads and addresses.
+ *
+ * Errors: every failure fills 'err' with one line naming the database
+ * file, what was being done and SQLite's message.  Results: NT_ENOENT (the
+ * folder of the file does not exist), NT_EIO (unreadable, not a database,
+ * corrupt, disk full), NT_ECONFIG (written by a newer notify), NT_ETEMP
+ * (another process held the database past the busy timeout: retry later),
+ * NT_EINVAL (a bad argument).  A failed call changes nothing.
+ *
+ * Times are unix seconds, always passed in by the caller ('now'), so that
+ * tests need no clock.  A struct store is not thread-safe; two processes,
+ * or two handles in one process, may share one file.
+ */
+#ifndef NOTIFY_STORE_H
+#define NOTIFY_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "notify/result.h"
+
+struct store;
+
+/* Schema version this build writes (PRAGMA user_version).  An older file
+ * is migrated forward on open; a newer one is refused. */
+#define STORE_SCHEMA_VERSION 1
+
+/* Milliseconds a call waits for another process's write to finish. */
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+enum dlv_state { DLV_PENDING, DLV_SENDING, DLV_SENT, DLV_FAILED };
+
+/* One delivery to enqueue; every pointer is borrowed for the call. */
+struct dlv_new {
+	const char *channel;   /* channel name, never NULL */
+	const char *recipient; /* NULL for chat channels; smtp: the address */
+	const char *payload;   /* exact bytes to send (may hold NULs) */
+	size_t len;
+	const char *content_type; /* may be NULL */
+};
+
+/* One row as read.  Owned by whoever got it from store_claim() or
+ * store_claim_id() (free with dlv_free()); borrowed in store_list()'s
+ * callback.  payload is NUL-terminated after len bytes; recipient,
+ * content_type, last_error and remote_id may be NULL.  Times not yet
+ * reached are 0.  For a failed row, next_at is when it failed. */
+struct dlv {
+	int64_t id;
+	char *post_id;
+	char *channel;
+	char *recipient;
+	char *payload;
+	size_t len;
+	char *content_type;
+	enum dlv_state state;
+	int attempts; /* claims so far, this one included */
+	int64_t created_at, next_at, lease_until, sent_at;
+	char *last_error;
+	char *remote_id;
+};
+
+/* Opens the outbox at 'path', creating the file (mode 0600, whatever the
+ * umask) and its tables when it does not exist, and migrating an older
+ * schema forward (each step in one transaction).  On NT_OK *out is owned:
+ * close it with store_close().  On failure *out is untouched.  Results:
+ * NT_ENOENT, NT_EIO (a garbage or corrupt file is refused with "file is
+ * not a database" or "database disk image is malformed"), NT_ECONFIG
+ * (schema newer than STORE_SCHEMA_VERSION), NT_ETEMP, NT_EINVAL ('path'
+ * NULL or empty). */
+nt_rc store_open(const char *path, struct store **out, struct nt_err *err);
+
+/* Finalizes the cached statements and closes the file; the last handle
+ * of a file also checkpoints and removes the WAL.  store_close(NULL) does
+ * nothing. */
+void store_close(struct store *st);
+
+/* Path as given to store_open(); borrowed, valid until store_close(). */
+const char *store_path(const struct store *st);
+
+/* In one transaction: marks post 'post_id' seen (at 'now', if it was not
+ * already) and inserts its n rows (n may be 0), each pending and due at
+ * 'now'.  A row whose (post, channel, recipient) already exists is left
+ * as it is, unless 'force': then it is enqueued afresh (pending, attempts
+ * 0, due at 'now', a new id so that a channel's idempotency key changes)
+ * -- except a row being sent right now under a live lease, which is left
+ * to its sender.  *added (may be NULL) is the number of rows inserted or
+ * enqueued afresh.  Results: NT_EINVAL (post_id or a channel NULL), or a
+ * database error, in which case nothing was written. */
+nt_rc store_enqueue(struct store *st, const char *post_id,
+		    const struct dlv_new *rows, size_t n, int64_t now,
+		    bool force, size_t *added, struct nt_err *err);
+
+/* Marks a post seen without deliveries (the first run's baseline, a post
+ * every filter left out, a post a digest covered).  Marking a seen post
+ * again changes nothing. */
+nt_rc store_mark_seen(struct store *st, const char *post_id, int64_t now,
+		      struct nt_err *err);
+
+/* Whether 'post_id' was seen.  False too when the database cannot be
+ * read (logged): the caller then renders the post again, and the next
+ * store_enqueue() either fails or adds nothing. */
+bool store_is_seen(struct store *st, const char *post_id);
+
+/* Counts the delivery rows of 'post_id': all of them, the sent ones and
+ * the failed ones (any pointer may be NULL).  A post that is delivered
+ * has n_rows > 0 and n_sent == n_rows. */
+nt_rc store_post_state(struct store *st, const char *post_id, size_t *n_rows,
+		       size_t *n_sent, size_t *n_failed, struct nt_err *err);
+
+/* Claims the due row of 'channel' (NULL: any channel) that has waited
+ * longest: a pending row with next_at <= now, or a row left in
+ * DLV_SENDING by a dead sender (lease_until < now).  In one write
+ * transaction (BEGIN IMMEDIATE) it becomes DLV_SENDING with lease_until
+ * = now + lease and attempts + 1, so two processes never claim the same
+ * row.  On NT_OK *out is owned (dlv_free()), or NULL when nothing is due;
+ * on failure *out is untouched. */
+nt_rc store_claim(struct store *st, const char *channel, int64_t now,
+		  int64_t lease, struct dlv **out, struct nt_err *err);
+
+/* Same as store_claim() for row 'id' only (a retry waited for inline):
+ * *out is NULL when that row does not exist or is not due at 'now'. */
+nt_rc store_claim_id(struct store *st, int64_t id, int64_t now, int64_t lease,
+		     struct dlv **out, struct nt_err *err);
+
+/* The outcome of a claimed row.  Each applies only to a row in
+ * DLV_SENDING: when another process has meanwhile finished the row (its
+ * lease ran out and it was claimed again), the call changes nothing and
+ * returns NT_OK.  NT_EINVAL when no row 'id' exists.
+ * - sent: remote_id (may be NULL) is the receiver's id of the message.
+ * - retry: pending again, due at next_at; 'error' is kept as last_error.
+ * - failed: for good (store_retry() revives it); 'error' is kept. */
+nt_rc store_mark_sent(struct store *st, int64_t id, const char *remote_id,
+		      int64_t now, struct nt_err *err);
+nt_rc store_mark_retry(struct store *st, int64_t id, int64_t next_at,
+		       const char *error, struct nt_err *err);
+nt_rc store_mark_failed(struct store *st, int64_t id, const char *error,
+			int64_t now, struct nt_err *err);
+
+/* The earliest time a row of 'post_id' (NULL: of any post) becomes
+ * claimable -- next_at of a pending row, the end of the lease of a row
+ * being sent -- or -1 when no row waits (or the database cannot be read,
+ * which is logged). */
+int64_t store_next_due(struct store *st, const char *post_id);
+
+/* Calls fn for each row whose state is in 'states' (a mask of 1u <<
+ * DLV_PENDING ...), newest first, at most 'limit' rows (0: no limit).
+ * The row is borrowed for the call; fn must not use 'st'. */
+nt_rc store_list(struct store *st, unsigned states, size_t limit,
+		 void (*fn)(void *ctx, const struct dlv *d), void *ctx,
+		 struct nt_err *err);
+
+/* Puts failed rows back in the queue: pending, attempts 0, due at 'now'
+ * and counted from it for delivery.max_age.
+ * ids[0..n) names them (ids NULL or n 0: every failed row); an id that
+ * does not exist or is not failed is skipped.  *changed (may be NULL) is
+ * the number of rows requeued.  One transaction. */
+nt_rc store_retry(struct store *st, const int64_t *ids, size_t n, int64_t now,
+		  size_t *changed, struct nt_err *err);
+
+/* A small key/value table (the Matrix room id of an alias, the last
+ * processed commit).  On NT_OK *value is owned (free(3)), NULL when 'key'
+ * is absent; on failure it is untouched.  store_kv_set() replaces the
+ * value; a NULL 'value' removes the key. */
+nt_rc store_kv_get(struct store *st, const char *key, char **value,
+		   struct nt_err *err);
+nt_rc store_kv_set(struct store *st, const char *key, const char *value,
+		   struct nt_err *err);
+
+/* Frees 'd' and everything it owns; dlv_free(NULL) does nothing. */
+void dlv_free(struct dlv *d);
+
+/* Static name of 's' ("pending", "sending", "sent", "failed"); "?" for
+ * anything else.  Never NULL. */
+const char *dlv_state_name(enum dlv_state s);
+
+#endif

@@ -1,0 +1,1016 @@
+/*
+ * store.c - the outbox in SQLite (store.h).
+ *
+ * Every statement is prepared once per handle (SQLITE_PREPARE_PERSISTENT)
+ * and reset after each use, so no read transaction outlives a call.
+ * Writes of more than one statement run in BEGIN IMMEDIATE: in WAL mode a
+ * deferred transaction that upgrades to a write fails at once with
+ * SQLITE_BUSY_SNAPSHOT instead of waiting on the busy timeout.
+ */
+#include "notify/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "notify/log.h"
+
+/*
+ * Forward migrations: S_migrations[v] takes a file from user_version v to
+ * v + 1, in one transaction.  Append only; never edit a released step.
+ *
+ * Version 1, the outbox.  recipient is '' rather than NULL for chat
+ * channels, because NULLs are distinct in a UNIQUE key and the key must
+ * make enqueueing idempotent.  AUTOINCREMENT keeps ids from being reused
+ * after rows are deleted (a forced resend, a future purge): the Matrix
+ * txnId is derived from the id, and a reused one would be swallowed by
+ * the homeserver as a retry.
+ */
+static const char *const S_migrations[] = {
+	"CREATE TABLE posts ("
+	"  post_id TEXT PRIMARY KEY NOT NULL,"
+	"  seen_at INTEGER NOT NULL"
+	");"
+	"CREATE TABLE deliveries ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  post_id TEXT NOT NULL REFERENCES posts (post_id),"
+	"  channel TEXT NOT NULL,"
+	"  recipient TEXT NOT NULL DEFAULT '',"
+	"  payload BLOB NOT NULL,"
+	"  content_type TEXT,"
+	"  state TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (state IN ('pending', 'sending', 'sent', 'failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  created_at INTEGER NOT NULL,"
+	"  next_at INTEGER NOT NULL,"
+	"  lease_until INTEGER NOT NULL DEFAULT 0,"
+	"  sent_at INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT,"
+	"  remote_id TEXT,"
+	"  UNIQUE (post_id, channel, recipient)"
+	");"
+	"CREATE INDEX deliveries_due ON deliveries (state, next_at);"
+	"CREATE TABLE kv ("
+	"  key TEXT PRIMARY KEY NOT NULL,"
+	"  value TEXT NOT NULL"
+	");",
+};
+_Static_assert(sizeof(S_migrations) / sizeof(S_migrations[0]) ==
+		       STORE_SCHEMA_VERSION,
+	       "one migration step per schema version");
+
+#define DLV_COLS                                                               \
+	"id, post_id, channel, recipient, payload, content_type, state, "      \
+	"attempts, created_at, next_at, lease_until, sent_at, last_error, "    \
+	"remote_id"
+
+/* A row is due at ?1: pending and its time has come, or left in
+ * 'sending' by a sender whose lease has run out (it died). */
+#define DUE                                                                    \
+	"((state = 'pending' AND next_at <= ?1) OR "                           \
+	"(state = 'sending' AND lease_until < ?1))"
+
+enum q {
+	Q_BEGIN,
+	Q_COMMIT,
+	Q_ROLLBACK,
+	Q_SEEN_ADD,
+	Q_SEEN_GET,
+	Q_DLV_ADD,
+	Q_DLV_DROP,
+	Q_POST_STATE,
+	Q_PICK,
+	Q_TAKE,
+	Q_LOAD,
+	Q_SENT,
+	Q_RETRY,
+	Q_FAILED,
+	Q_EXISTS,
+	Q_NEXT_DUE,
+	Q_LIST,
+	Q_REVIVE,
+	Q_KV_GET,
+	Q_KV_SET,
+	Q_KV_DEL,
+	Q_COUNT
+};
+
+static const char *const S_sql[Q_COUNT] = {
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_SEEN_ADD] = "INSERT INTO posts (post_id, seen_at) VALUES (?1, ?2) "
+		       "ON CONFLICT DO NOTHING",
+	[Q_SEEN_GET] = "SELECT 1 FROM posts WHERE post_id = ?1",
+	[Q_DLV_ADD] = "INSERT INTO deliveries (post_id, channel, recipient, "
+		      "payload, content_type, created_at, next_at) "
+		      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) "
+		      "ON CONFLICT DO NOTHING",
+	[Q_DLV_DROP] = "DELETE FROM deliveries WHERE post_id = ?1 AND "
+		       "channel = ?2 AND recipient = ?3 AND "
+		       "(state <> 'sending' OR lease_until < ?4)",
+	[Q_POST_STATE] = "SELECT count(*), "
+			 "count(CASE WHEN state = 'sent' THEN 1 END), "
+			 "count(CASE WHEN state = 'failed' THEN 1 END) "
+			 "FROM deliveries WHERE post_id = ?1",
+	[Q_PICK] = "SELECT id FROM deliveries WHERE " DUE
+		   " AND (?2 IS NULL OR channel = ?2) "
+		   "ORDER BY next_at, id LIMIT 1",
+	[Q_TAKE] = "UPDATE deliveries SET state = 'sending', "
+		   "lease_until = ?3, attempts = attempts + 1 "
+		   "WHERE id = ?2 AND " DUE,
+	[Q_LOAD] = "SELECT " DLV_COLS " FROM deliveries WHERE id = ?1",
+	[Q_SENT] = "UPDATE deliveries SET state = 'sent', sent_at = ?2, "
+		   "remote_id = ?3, lease_until = 0 "
+		   "WHERE id = ?1 AND state = 'sending'",
+	[Q_RETRY] = "UPDATE deliveries SET state = 'pending', next_at = ?2, "
+		    "last_error = ?3, lease_until = 0 "
+		    "WHERE id = ?1 AND state = 'sending'",
+	[Q_FAILED] = "UPDATE deliveries SET state = 'failed', next_at = ?2, "
+		     "last_error = ?3, lease_until = 0 "
+		     "WHERE id = ?1 AND state = 'sending'",
+	[Q_EXISTS] = "SELECT 1 FROM deliveries WHERE id = ?1",
+	[Q_NEXT_DUE] = "SELECT min(CASE state WHEN 'pending' THEN next_at "
+		       "ELSE lease_until + 1 END) FROM deliveries "
+		       "WHERE state IN ('pending', 'sending') "
+		       "AND (?1 IS NULL OR post_id = ?1)",
+	[Q_LIST] = "SELECT " DLV_COLS " FROM deliveries "
+		   "WHERE instr(?1, ',' || state || ',') > 0 "
+		   "ORDER BY id DESC LIMIT ?2",
+	/* created_at too: a retried delivery gets a whole max_age again */
+	[Q_REVIVE] = "UPDATE deliveries SET state = 'pending', attempts = 0, "
+		     "next_at = ?1, created_at = ?1, lease_until = 0 "
+		     "WHERE state = 'failed' AND (?2 IS NULL OR id = ?2)",
+	[Q_KV_GET] = "SELECT value FROM kv WHERE key = ?1",
+	[Q_KV_SET] = "INSERT INTO kv (key, value) VALUES (?1, ?2) "
+		     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[Q_KV_DEL] = "DELETE FROM kv WHERE key = ?1",
+};
+
+static const char *const S_state_names[] = {
+	[DLV_PENDING] = "pending",
+	[DLV_SENDING] = "sending",
+	[DLV_SENT] = "sent",
+	[DLV_FAILED] = "failed",
+};
+#define N_STATES (sizeof(S_state_names) / sizeof(S_state_names[0]))
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *q[Q_COUNT]; /* prepared on first use */
+};
+
+/* ---- errors and statements ---------------------------------------- */
+
+static nt_rc S_rc_of(int code)
+{
+	switch (code & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return NT_ETEMP;
+	case SQLITE_TOOBIG:
+		return NT_ETOOBIG;
+	case SQLITE_MISUSE:
+	case SQLITE_RANGE:
+	case SQLITE_CONSTRAINT:
+		return NT_EINVAL;
+	default:
+		return NT_EIO;
+	}
+}
+
+/* Fills 'err' from the handle's last error; call it before any reset or
+ * rollback, which would replace the message. */
+static nt_rc S_fail(struct store *st, const char *what, struct nt_err *err)
+{
+	nt_rc rc = S_rc_of(sqlite3_extended_errcode(st->db));
+
+	return nt_fail(err, rc, "%s: %s: %s", st->path, what,
+		       sqlite3_errmsg(st->db));
+}
+
+/* The cached statement 'q', or NULL (the error is in the handle). */
+static sqlite3_stmt *S_stmt(struct store *st, enum q q)
+{
+	if (st->q[q] == NULL &&
+	    sqlite3_prepare_v3(st->db, S_sql[q], -1, SQLITE_PREPARE_PERSISTENT,
+			       &st->q[q], NULL) != SQLITE_OK)
+		return NULL;
+	return st->q[q];
+}
+
+/* Makes 's' ready for its next use; NULL-safe. */
+static void S_done(sqlite3_stmt *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+}
+
+/* Runs a cached statement that takes no parameter and returns no row. */
+static nt_rc S_simple(struct store *st, enum q q, const char *what,
+		      struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, q);
+	nt_rc rc = NT_OK;
+
+	if (s == NULL || sqlite3_step(s) != SQLITE_DONE)
+		rc = S_fail(st, what, err);
+	S_done(s);
+	return rc;
+}
+
+static nt_rc S_begin(struct store *st, const char *what, struct nt_err *err)
+{
+	return S_simple(st, Q_BEGIN, what, err);
+}
+
+/* Ends a failed transaction; keeps whatever error was reported. */
+static void S_rollback(struct store *st)
+{
+	struct nt_err ignored;
+
+	if (!sqlite3_get_autocommit(st->db))
+		S_simple(st, Q_ROLLBACK, "rollback", &ignored);
+}
+
+static nt_rc S_commit(struct store *st, const char *what, struct nt_err *err)
+{
+	nt_rc rc = S_simple(st, Q_COMMIT, what, err);
+
+	if (rc)
+		S_rollback(st);
+	return rc;
+}
+
+/* ---- rows ---------------------------------------------------------- */
+
+static void S_oom(void)
+{
+	fputs("notify: out of memory\n", stderr);
+	abort();
+}
+
+/* Column i as an owned string, NULL for SQL NULL (or for '' when
+ * 'empty_is_null'). */
+static char *S_col_str(sqlite3_stmt *s, int i, bool empty_is_null)
+{
+	int type = sqlite3_column_type(s, i);
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	if (type == SQLITE_NULL)
+		return NULL;
+	if (t == NULL)
+		S_oom(); /* a value SQLite could not convert */
+	if (empty_is_null && t[0] == '\0')
+		return NULL;
+	return nt_xstrdup((const char *)t);
+}
+
+static enum dlv_state S_state_of(const char *name)
+{
+	for (size_t i = 0; name && i < N_STATES; i++)
+		if (strcmp(name, S_state_names[i]) == 0)
+			return (enum dlv_state)i;
+	return DLV_FAILED; /* the CHECK constraint makes this unreachable */
+}
+
+/* The row under 's', selected as DLV_COLS; owned by the caller. */
+static struct dlv *S_row(sqlite3_stmt *s)
+{
+	struct dlv *d = nt_xcalloc(1, sizeof(*d));
+	const void *blob = sqlite3_column_blob(s, 4);
+	int n = sqlite3_column_bytes(s, 4);
+	char *state;
+
+	if (blob == NULL && n > 0)
+		S_oom();
+	d->id = sqlite3_column_int64(s, 0);
+	d->post_id = S_col_str(s, 1, false);
+	d->channel = S_col_str(s, 2, false);
+	d->recipient = S_col_str(s, 3, true);
+	d->len = (size_t)n;
+	d->payload = nt_xmalloc(d->len + 1);
+	if (n > 0)
+		memcpy(d->payload, blob, d->len);
+	d->payload[d->len] = '\0';
+	d->content_type = S_col_str(s, 5, false);
+	state = S_col_str(s, 6, false);
+	d->state = S_state_of(state);
+	free(state);
+	d->attempts = sqlite3_column_int(s, 7);
+	d->created_at = sqlite3_column_int64(s, 8);
+	d->next_at = sqlite3_column_int64(s, 9);
+	d->lease_until = sqlite3_column_int64(s, 10);
+	d->sent_at = sqlite3_column_int64(s, 11);
+	d->last_error = S_col_str(s, 12, false);
+	d->remote_id = S_col_str(s, 13, false);
+	return d;
+}
+
+void dlv_free(struct dlv *d)
+{
+	if (d == NULL)
+		return;
+	free(d->post_id);
+	free(d->channel);
+	free(d->recipient);
+	free(d->payload);
+	free(d->content_type);
+	free(d->last_error);
+	free(d->remote_id);
+	free(d);
+}
+
+const char *dlv_state_name(enum dlv_state s)
+{
+	if ((unsigned)s >= N_STATES)
+		return "?";
+	return S_state_names[s];
+}
+
+/* ---- opening ------------------------------------------------------- */
+
+/* Creates the file with mode 0600 before SQLite does (SQLite would use
+ * 0644 less the umask); the -wal and -shm files copy its mode. */
+static nt_rc S_create_file(const char *path, struct nt_err *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int e = errno;
+
+	if (fd < 0)
+		return nt_fail(err, e == ENOENT ? NT_ENOENT : NT_EIO,
+			       "%s: cannot open the outbox: %s", path,
+			       strerror(e));
+	close(fd);
+	return NT_OK;
+}
+
+static nt_rc S_exec(struct store *st, const char *sql, const char *what,
+		    struct nt_err *err)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return S_fail(st, what, err);
+	return NT_OK;
+}
+
+/* WAL lets the CLI read and claim while the daemon writes.  FULL syncs
+ * the WAL at each commit: NORMAL would survive kill -9 too, but could
+ * lose the last commits on power loss, and a lost mark_sent is a
+ * duplicate alert.  At a few dozen commits a day the fsync is free. */
+static nt_rc S_connect(struct store *st, struct nt_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	const unsigned char *mode;
+	nt_rc rc = NT_OK;
+
+	if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK) {
+		if (st->db == NULL)
+			S_oom();
+		return S_fail(st, "open", err);
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+	/* the file is data, never code: no schema tricks, no triggers
+	 * calling functions with side effects */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0,
+			  (int *)NULL);
+	rc = S_exec(st, "PRAGMA foreign_keys = ON", "open", err);
+	if (rc)
+		return rc;
+	/* the first statement that reads the file: garbage fails here */
+	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		rc = S_fail(st, "open", err);
+		goto out;
+	}
+	mode = sqlite3_column_text(s, 0);
+	if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
+		rc = nt_fail(err, NT_EIO,
+			     "%s: open: cannot use WAL mode (journal mode "
+			     "is '%s')",
+			     st->path, mode ? (const char *)mode : "?");
+		goto out;
+	}
+	rc = S_exec(st, "PRAGMA synchronous = FULL", "open", err);
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static nt_rc S_version(struct store *st, int *v, struct nt_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	nt_rc rc = NT_OK;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW)
+		rc = S_fail(st, "read the schema version", err);
+	else
+		*v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static nt_rc S_check_version(struct store *st, int v, struct nt_err *err)
+{
+	if (v > STORE_SCHEMA_VERSION)
+		return nt_fail(err, NT_ECONFIG,
+			       "%s: schema version %d is newer than this "
+			       "notify supports (%d): upgrade notify",
+			       st->path, v, STORE_SCHEMA_VERSION);
+	if (v < 0)
+		return nt_fail(err, NT_EIO,
+			       "%s: unknown schema version %d: not an outbox",
+			       st->path, v);
+	return NT_OK;
+}
+
+/* Takes the file one version up from *v (or finds that another process
+ * has done it meanwhile), in one transaction. */
+static nt_rc S_step_up(struct store *st, int *v, struct nt_err *err)
+{
+	char what[64], sql[64];
+	nt_rc rc = S_begin(st, "migrate", err);
+
+	if (rc)
+		return rc;
+	/* re-read under the write lock: another process may have won */
+	rc = S_version(st, v, err);
+	if (rc == NT_OK)
+		rc = S_check_version(st, *v, err);
+	if (rc || *v == STORE_SCHEMA_VERSION) {
+		S_rollback(st);
+		return rc;
+	}
+	snprintf(what, sizeof(what), "migrate to schema version %d", *v + 1);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", *v + 1);
+	rc = S_exec(st, S_migrations[*v], what, err);
+	if (rc == NT_OK)
+		rc = S_exec(st, sql, what, err);
+	if (rc == NT_OK)
+		rc = S_commit(st, what, err);
+	if (rc) {
+		S_rollback(st);
+		return rc;
+	}
+	*v += 1;
+	return NT_OK;
+}
+
+static nt_rc S_migrate(struct store *st, struct nt_err *err)
+{
+	int v = 0;
+	nt_rc rc = S_version(st, &v, err);
+
+	if (rc == NT_OK)
+		rc = S_check_version(st, v, err);
+	while (rc == NT_OK && v < STORE_SCHEMA_VERSION)
+		rc = S_step_up(st, &v, err);
+	return rc;
+}
+
+nt_rc store_open(const char *path, struct store **out, struct nt_err *err)
+{
+	struct store *st;
+	nt_rc rc;
+
+	if (path == NULL || path[0] == '\0')
+		return nt_fail(err, NT_EINVAL, "outbox: no database path");
+	rc = S_create_file(path, err);
+	if (rc)
+		return rc;
+	st = nt_xcalloc(1, sizeof(*st));
+	st->path = nt_xstrdup(path);
+	rc = S_connect(st, err);
+	if (rc == NT_OK)
+		rc = S_migrate(st, err);
+	if (rc) {
+		store_close(st);
+		return rc;
+	}
+	*out = st;
+	return NT_OK;
+}
+
+void store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	for (int i = 0; i < Q_COUNT; i++)
+		sqlite3_finalize(st->q[i]);
+	sqlite3_close_v2(st->db);
+	free(st->path);
+	free(st);
+}
+
+const char *store_path(const struct store *st)
+{
+	return st->path;
+}
+
+/* ---- enqueueing ---------------------------------------------------- */
+
+static nt_rc S_seen_add(struct store *st, const char *post_id, int64_t now,
+			const char *what, struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_SEEN_ADD);
+	nt_rc rc = NT_OK;
+
+	if (s == NULL || sqlite3_bind_text(s, 1, post_id, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(s, 2, now) || sqlite3_step(s) != SQLITE_DONE)
+		rc = S_fail(st, what, err);
+	S_done(s);
+	return rc;
+}
+
+/* Inserts row 'r' unless its key exists; *fresh tells which. */
+static nt_rc S_dlv_add(struct store *st, const char *post_id,
+		       const struct dlv_new *r, int64_t now, bool *fresh,
+		       struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_DLV_ADD);
+	const char *payload = r->payload ? r->payload : "";
+	nt_rc rc = NT_OK;
+
+	/* a zero-length blob, not NULL: the column is NOT NULL */
+	if (s == NULL || sqlite3_bind_text(s, 1, post_id, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(s, 2, r->channel, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(s, 3, r->recipient ? r->recipient : "", -1,
+			      SQLITE_STATIC) ||
+	    sqlite3_bind_blob64(s, 4, payload, r->len, SQLITE_STATIC) ||
+	    sqlite3_bind_text(s, 5, r->content_type, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(s, 6, now) || sqlite3_step(s) != SQLITE_DONE)
+		rc = S_fail(st, "enqueue", err);
+	else
+		*fresh = sqlite3_changes(st->db) > 0;
+	S_done(s);
+	return rc;
+}
+
+/* Deletes the existing row of r's key unless a live sender holds it;
+ * *gone tells whether it was deleted. */
+static nt_rc S_dlv_drop(struct store *st, const char *post_id,
+			const struct dlv_new *r, int64_t now, bool *gone,
+			struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_DLV_DROP);
+	nt_rc rc = NT_OK;
+
+	if (s == NULL || sqlite3_bind_text(s, 1, post_id, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(s, 2, r->channel, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(s, 3, r->recipient ? r->recipient : "", -1,
+			      SQLITE_STATIC) ||
+	    sqlite3_bind_int64(s, 4, now) || sqlite3_step(s) != SQLITE_DONE)
+		rc = S_fail(st, "enqueue", err);
+	else
+		*gone = sqlite3_changes(st->db) > 0;
+	S_done(s);
+	return rc;
+}
+
+static nt_rc S_check_rows(struct store *st, const char *post_id,
+			  const struct dlv_new *rows, size_t n,
+			  struct nt_err *err)
+{
+	if (post_id == NULL)
+		return nt_fail(err, NT_EINVAL, "%s: enqueue: no post id",
+			       st->path);
+	if (n > 0 && rows == NULL)
+		return nt_fail(err, NT_EINVAL, "%s: enqueue %s: no rows",
+			       st->path, post_id);
+	for (size_t i = 0; i < n; i++) {
+		if (rows[i].channel == NULL)
+			return nt_fail(err, NT_EINVAL,
+				       "%s: enqueue %s: row %zu has no channel",
+				       st->path, post_id, i);
+		if (rows[i].payload == NULL && rows[i].len > 0)
+			return nt_fail(err, NT_EINVAL,
+				       "%s: enqueue %s: row %zu has no payload",
+				       st->path, post_id, i);
+	}
+	return NT_OK;
+}
+
+nt_rc store_enqueue(struct store *st, const char *post_id,
+		    const struct dlv_new *rows, size_t n, int64_t now,
+		    bool force, size_t *added, struct nt_err *err)
+{
+	size_t count = 0;
+	nt_rc rc = S_check_rows(st, post_id, rows, n, err);
+
+	if (rc == NT_OK)
+		rc = S_begin(st, "enqueue", err);
+	if (rc)
+		return rc;
+	rc = S_seen_add(st, post_id, now, "enqueue", err);
+	for (size_t i = 0; i < n && rc == NT_OK; i++) {
+		bool fresh = false, gone = false;
+
+		rc = S_dlv_add(st, post_id, &rows[i], now, &fresh, err);
+		/* afresh = a new row, hence a new id and a new txnId */
+		if (rc == NT_OK && !fresh && force)
+			rc = S_dlv_drop(st, post_id, &rows[i], now, &gone, err);
+		if (rc == NT_OK && gone)
+			rc = S_dlv_add(st, post_id, &rows[i], now, &fresh, err);
+		count += fresh;
+	}
+	if (rc == NT_OK)
+		rc = S_commit(st, "enqueue", err);
+	if (rc) {
+		S_rollback(st);
+		return rc;
+	}
+	if (added)
+		*added = count;
+	return NT_OK;
+}
+
+nt_rc store_mark_seen(struct store *st, const char *post_id, int64_t now,
+		      struct nt_err *err)
+{
+	if (post_id == NULL)
+		return nt_fail(err, NT_EINVAL, "%s: mark seen: no post id",
+			       st->path);
+	return S_seen_add(st, post_id, now, "mark seen", err);
+}
+
+bool store_is_seen(struct store *st, const char *post_id)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_SEEN_GET);
+	struct nt_err err;
+	bool seen = false;
+	int r = SQLITE_MISUSE;
+
+	if (post_id == NULL)
+		return false;
+	if (s && sqlite3_bind_text(s, 1, post_id, -1, SQLITE_STATIC) == 0)
+		r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		seen = true;
+	} else if (r != SQLITE_DONE) {
+		S_fail(st, "is seen", &err);
+		log_warnx("%s", err.msg);
+	}
+	S_done(s);
+	return seen;
+}
+
+nt_rc store_post_state(struct store *st, const char *post_id, size_t *n_rows,
+		       size_t *n_sent, size_t *n_failed, struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_POST_STATE);
+	nt_rc rc = NT_OK;
+
+	if (post_id == NULL)
+		return nt_fail(err, NT_EINVAL, "%s: post state: no post id",
+			       st->path);
+	if (s == NULL || sqlite3_bind_text(s, 1, post_id, -1, SQLITE_STATIC) ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		rc = S_fail(st, "post state", err);
+	} else {
+		if (n_rows)
+			*n_rows = (size_t)sqlite3_column_int64(s, 0);
+		if (n_sent)
+			*n_sent = (size_t)sqlite3_column_int64(s, 1);
+		if (n_failed)
+			*n_failed = (size_t)sqlite3_column_int64(s, 2);
+	}
+	S_done(s);
+	return rc;
+}
+
+/* ---- claiming ------------------------------------------------------ */
+
+/* The id of the due row that has waited longest, or 0. */
+static nt_rc S_pick(struct store *st, const char *channel, int64_t now,
+		    int64_t *id, struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_PICK);
+	nt_rc rc = NT_OK;
+	int r = SQLITE_MISUSE;
+
+	*id = 0;
+	if (s && sqlite3_bind_int64(s, 1, now) == 0 &&
+	    sqlite3_bind_text(s, 2, channel, -1, SQLITE_STATIC) == 0)
+		r = sqlite3_step(s);
+	if (r == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	else if (r != SQLITE_DONE)
+		rc = S_fail(st, "claim", err);
+	S_done(s);
+	return rc;
+}
+
+static nt_rc S_load(struct store *st, int64_t id, struct dlv **out,
+		    const char *what, struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_LOAD);
+	nt_rc rc = NT_OK;
+	int r = SQLITE_MISUSE;
+
+	if (s && sqlite3_bind_int64(s, 1, id) == 0)
+		r = sqlite3_step(s);
+	if (r == SQLITE_ROW)
+		*out = S_row(s);
+	else if (r != SQLITE_DONE)
+		rc = S_fail(st, what, err);
+	S_done(s);
+	return rc;
+}
+
+/* Within a write transaction: claims row 'id' if it is due; *out stays
+ * NULL when it is not. */
+static nt_rc S_take(struct store *st, int64_t id, int64_t now, int64_t until,
+		    struct dlv **out, struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_TAKE);
+	bool hit = false;
+	nt_rc rc = NT_OK;
+
+	if (s == NULL || sqlite3_bind_int64(s, 1, now) ||
+	    sqlite3_bind_int64(s, 2, id) || sqlite3_bind_int64(s, 3, until) ||
+	    sqlite3_step(s) != SQLITE_DONE)
+		rc = S_fail(st, "claim", err);
+	else
+		hit = sqlite3_changes(st->db) > 0;
+	S_done(s);
+	if (rc == NT_OK && hit)
+		rc = S_load(st, id, out, "claim", err);
+	return rc;
+}
+
+static nt_rc S_check_lease(struct store *st, int64_t now, int64_t lease,
+			   struct nt_err *err)
+{
+	if (lease < 0 || now > INT64_MAX - lease)
+		return nt_fail(err, NT_EINVAL, "%s: claim: bad lease %" PRId64,
+			       st->path, lease);
+	return NT_OK;
+}
+
+/* Claims row 'id' (0: the one S_pick() finds) in one transaction. */
+static nt_rc S_claim(struct store *st, const char *channel, int64_t id,
+		     int64_t now, int64_t lease, struct dlv **out,
+		     struct nt_err *err)
+{
+	struct dlv *d = NULL;
+	nt_rc rc = S_check_lease(st, now, lease, err);
+
+	if (rc == NT_OK)
+		rc = S_begin(st, "claim", err);
+	if (rc)
+		return rc;
+	if (id == 0)
+		rc = S_pick(st, channel, now, &id, err);
+	if (rc == NT_OK && id != 0)
+		rc = S_take(st, id, now, now + lease, &d, err);
+	if (rc == NT_OK)
+		rc = S_commit(st, "claim", err);
+	if (rc) {
+		S_rollback(st);
+		dlv_free(d);
+		return rc;
+	}
+	*out = d;
+	return NT_OK;
+}
+
+nt_rc store_claim(struct store *st, const char *channel, int64_t now,
+		  int64_t lease, struct dlv **out, struct nt_err *err)
+{
+	return S_claim(st, channel, 0, now, lease, out, err);
+}
+
+nt_rc store_claim_id(struct store *st, int64_t id, int64_t now, int64_t lease,
+		     struct dlv **out, struct nt_err *err)
+{
+	if (id <= 0) {
+		*out = NULL;
+		return NT_OK;
+	}
+	return S_claim(st, NULL, id, now, lease, out, err);
+}
+
+/* ---- outcomes ------------------------------------------------------ */
+
+/* NT_OK when row 'id' exists, else NT_EINVAL. */
+static nt_rc S_exists(struct store *st, int64_t id, const char *what,
+		      struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_EXISTS);
+	nt_rc rc = NT_OK;
+	int r = SQLITE_MISUSE;
+
+	if (s && sqlite3_bind_int64(s, 1, id) == 0)
+		r = sqlite3_step(s);
+	if (r == SQLITE_DONE)
+		rc = nt_fail(err, NT_EINVAL, "%s: %s: no delivery %" PRId64,
+			     st->path, what, id);
+	else if (r != SQLITE_ROW)
+		rc = S_fail(st, what, err);
+	S_done(s);
+	return rc;
+}
+
+/* Runs outcome 'q' on row 'id' (?1 id, ?2 a time, ?3 a text).  A row no
+ * longer being sent is left alone: another process finished it. */
+static nt_rc S_outcome(struct store *st, enum q q, int64_t id, int64_t t,
+		       const char *text, const char *what, struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, q);
+	bool hit = false;
+	nt_rc rc = NT_OK;
+
+	if (s == NULL || sqlite3_bind_int64(s, 1, id) ||
+	    sqlite3_bind_int64(s, 2, t) ||
+	    sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC) ||
+	    sqlite3_step(s) != SQLITE_DONE)
+		rc = S_fail(st, what, err);
+	else
+		hit = sqlite3_changes(st->db) > 0;
+	S_done(s);
+	if (rc == NT_OK && !hit)
+		rc = S_exists(st, id, what, err);
+	return rc;
+}
+
+nt_rc store_mark_sent(struct store *st, int64_t id, const char *remote_id,
+		      int64_t now, struct nt_err *err)
+{
+	return S_outcome(st, Q_SENT, id, now, remote_id, "mark sent", err);
+}
+
+nt_rc store_mark_retry(struct store *st, int64_t id, int64_t next_at,
+		       const char *error, struct nt_err *err)
+{
+	return S_outcome(st, Q_RETRY, id, next_at, error, "mark retry", err);
+}
+
+nt_rc store_mark_failed(struct store *st, int64_t id, const char *error,
+			int64_t now, struct nt_err *err)
+{
+	return S_outcome(st, Q_FAILED, id, now, error, "mark failed", err);
+}
+
+int64_t store_next_due(struct store *st, const char *post_id)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_NEXT_DUE);
+	struct nt_err err;
+	int64_t t = -1;
+	int r = SQLITE_MISUSE;
+
+	if (s && sqlite3_bind_text(s, 1, post_id, -1, SQLITE_STATIC) == 0)
+		r = sqlite3_step(s);
+	if (r == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		t = sqlite3_column_int64(s, 0);
+	else if (r != SQLITE_ROW) {
+		S_fail(st, "next due", &err);
+		log_warnx("%s", err.msg);
+	}
+	S_done(s);
+	return t;
+}
+
+/* ---- status and retry ---------------------------------------------- */
+
+/* ",pending,failed," for a mask; instr() in Q_LIST matches it. */
+static void S_state_set(unsigned states, char *buf, size_t n)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < N_STATES; i++) {
+		if (!(states & 1u << i))
+			continue;
+		off += (size_t)snprintf(buf + off, n - off, ",%s",
+					S_state_names[i]);
+	}
+	if (off > 0)
+		snprintf(buf + off, n - off, ",");
+}
+
+nt_rc store_list(struct store *st, unsigned states, size_t limit,
+		 void (*fn)(void *ctx, const struct dlv *d), void *ctx,
+		 struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_LIST);
+	char set[64];
+	nt_rc rc = NT_OK;
+
+	S_state_set(states, set, sizeof(set));
+	if (s == NULL || sqlite3_bind_text(s, 1, set, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(
+		    s, 2,
+		    limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit))
+		rc = S_fail(st, "list", err);
+	while (rc == NT_OK) {
+		int r = sqlite3_step(s);
+		struct dlv *d;
+
+		if (r == SQLITE_DONE)
+			break;
+		if (r != SQLITE_ROW) {
+			rc = S_fail(st, "list", err);
+			break;
+		}
+		d = S_row(s);
+		fn(ctx, d);
+		dlv_free(d);
+	}
+	S_done(s);
+	return rc;
+}
+
+/* Requeues failed row 'id' (0: every failed row), adding to *count. */
+static nt_rc S_revive(struct store *st, int64_t id, int64_t now, size_t *count,
+		      struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_REVIVE);
+	int b = SQLITE_OK;
+	nt_rc rc = NT_OK;
+
+	if (s && id != 0)
+		b = sqlite3_bind_int64(s, 2, id);
+	if (s == NULL || b || sqlite3_bind_int64(s, 1, now) ||
+	    sqlite3_step(s) != SQLITE_DONE)
+		rc = S_fail(st, "retry", err);
+	else
+		*count += (size_t)sqlite3_changes(st->db);
+	S_done(s);
+	return rc;
+}
+
+nt_rc store_retry(struct store *st, const int64_t *ids, size_t n, int64_t now,
+		  size_t *changed, struct nt_err *err)
+{
+	size_t count = 0;
+	nt_rc rc = S_begin(st, "retry", err);
+
+	if (rc)
+		return rc;
+	if (ids == NULL || n == 0)
+		rc = S_revive(st, 0, now, &count, err);
+	for (size_t i = 0; ids && i < n && rc == NT_OK; i++)
+		if (ids[i] > 0) /* 0 would mean every row */
+			rc = S_revive(st, ids[i], now, &count, err);
+	if (rc == NT_OK)
+		rc = S_commit(st, "retry", err);
+	if (rc) {
+		S_rollback(st);
+		return rc;
+	}
+	if (changed)
+		*changed = count;
+	return NT_OK;
+}
+
+/* ---- key/value ----------------------------------------------------- */
+
+nt_rc store_kv_get(struct store *st, const char *key, char **value,
+		   struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_KV_GET);
+	nt_rc rc = NT_OK;
+	int r = SQLITE_MISUSE;
+
+	if (key == NULL)
+		return nt_fail(err, NT_EINVAL, "%s: kv get: no key", st->path);
+	if (s && sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC) == 0)
+		r = sqlite3_step(s);
+	if (r == SQLITE_ROW)
+		*value = S_col_str(s, 0, false);
+	else if (r == SQLITE_DONE)
+		*value = NULL;
+	else
+		rc = S_fail(st, "kv get", err);
+	S_done(s);
+	return rc;
+}
+
+nt_rc store_kv_set(struct store *st, const char *key, const char *value,
+		   struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, value ? Q_KV_SET : Q_KV_DEL);
+	nt_rc rc = NT_OK;
+
+	if (key == NULL)
+		return nt_fail(err, NT_EINVAL, "%s: kv set: no key", st->path);
+	if (s == NULL || sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC) ||
+	    (value && sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC)) ||
+	    sqlite3_step(s) != SQLITE_DONE)
+		rc = S_fail(st, "kv set", err);
+	S_done(s);
+	return rc;
+}
