@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,4 +100,60 @@ nt_rc chan_check(const struct chan_conf *ch, struct nt_err *err)
 		return nt_fail(err, NT_ECONFIG, "channel '%s': %s", ch->name,
 			       inner.msg);
 	return NT_OK;
+}
+
+static const chan_send_fn S_send[] = {
+	[CHAN_SLACK] = chan_webhook_send,
+	[CHAN_MATRIX] = chan_matrix_send,
+	[CHAN_HOOKSHOT] = chan_webhook_send,
+};
+
+void chan_send(const struct chan_conf *ch, struct chan_send_env *env,
+	       int64_t row_id, const char *payload, size_t len,
+	       struct chan_outcome *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->retry_after = -1;
+	if ((unsigned)ch->type >= sizeof(S_send) / sizeof(*S_send) ||
+	    S_send[ch->type] == NULL) {
+		out->fate = CHAN_PERM;
+		snprintf(out->reason, sizeof(out->reason),
+			 "%s channels are not sent one message at a time",
+			 config_chan_type_name(ch->type));
+		return;
+	}
+	S_send[ch->type](ch, env, row_id, payload, len, out);
+}
+
+/* One printable line of at most n - 1 bytes: controls become spaces. */
+static void S_line(char *dst, size_t n, const char *src)
+{
+	size_t i = 0;
+
+	for (; src && *src && i + 1 < n; src++)
+		dst[i++] =
+			(unsigned char)*src < 0x20 || *src == 0x7F ? ' ' : *src;
+	dst[i] = '\0';
+}
+
+void chan_classify_http(long status, const char *body, long retry_after,
+			struct chan_outcome *out)
+{
+	char text[120];
+
+	out->http_status = status;
+	S_line(text, sizeof(text), body);
+	if (status >= 200 && status < 300) {
+		out->fate = CHAN_SENT;
+		return;
+	}
+	out->fate = status == 429 || status >= 500 ? CHAN_TEMP : CHAN_PERM;
+	out->retry_after = status == 429 ? retry_after : -1;
+	snprintf(out->reason, sizeof(out->reason), "http %ld %s", status, text);
+}
+
+void chan_transport_failed(nt_rc rc, const char *why, struct chan_outcome *out)
+{
+	out->fate = rc == NT_ETEMP ? CHAN_TEMP : CHAN_PERM;
+	S_line(out->reason, sizeof(out->reason), why);
 }

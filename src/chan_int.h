@@ -24,6 +24,26 @@ nt_rc chan_smtp_render(const struct chan_conf *ch, const struct chan_env *env,
 		       const struct chan_item *item, struct chan_msgs *out,
 		       struct nt_err *err);
 
+typedef void (*chan_send_fn)(const struct chan_conf *ch,
+			     struct chan_send_env *env, int64_t row_id,
+			     const char *payload, size_t len,
+			     struct chan_outcome *out);
+
+void chan_webhook_send(const struct chan_conf *ch, struct chan_send_env *env,
+		       int64_t row_id, const char *payload, size_t len,
+		       struct chan_outcome *out);
+void chan_matrix_send(const struct chan_conf *ch, struct chan_send_env *env,
+		      int64_t row_id, const char *payload, size_t len,
+		      struct chan_outcome *out);
+
+/* The outcome of an HTTP answer by status alone: 2xx sent, 429 and 5xx
+ * temporary (with Retry-After), other 4xx permanent with the body as the
+ * reason.  What both webhook kinds document. */
+void chan_classify_http(long status, const char *body, long retry_after,
+			struct chan_outcome *out);
+/* A transport failure: NT_ETEMP is temporary, anything else permanent. */
+void chan_transport_failed(nt_rc rc, const char *why, struct chan_outcome *out);
+
 /* Appends a JSON message; takes the object's reference. */
 void chan_push_json(struct chan_msgs *out, json_object *o);
 /* Appends a message of 'type' holding body[0..len) (copied). */

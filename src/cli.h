@@ -27,5 +27,7 @@ nt_rc cli_site_for(const struct cli_ctx *ctx, const char *path,
 int cmd_parse(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_check_config(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_post(const struct cli_ctx *ctx, int argc, char **argv);
+int cmd_status(const struct cli_ctx *ctx, int argc, char **argv);
+int cmd_retry(const struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -10,15 +10,19 @@
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
+#include <stdint.h>
 
 #include "cli.h"
 #include "notify/alert.h"
 #include "notify/chan.h"
+#include "notify/dispatch.h"
 #include "notify/filter.h"
 #include "notify/log.h"
 #include "notify/post.h"
 #include "notify/render.h"
 #include "notify/site.h"
+#include "notify/store.h"
 
 /* Posts one call may name: a morning batch is 4 to 30. */
 #define POST_MAX_ARGS 256
@@ -151,11 +155,25 @@ static time_t S_now(void)
 	return time(NULL);
 }
 
+/* Where rendered messages go: printed (--dry-run) or queued. 'key' is
+ * the post id, or a digest's key; 'covered' the posts it announces. */
+struct sink {
+	nt_rc (*put)(struct sink *s, const struct chan_conf *ch,
+		     const char *key, struct chan_msgs *msgs,
+		     json_object *const *covered, size_t n_covered,
+		     struct nt_err *err);
+};
+
+static const char *S_id(json_object *alert)
+{
+	return json_object_get_string(json_object_object_get(alert, "id"));
+}
+
 /* Renders the posts that pass the channel's filters: one message each,
  * or one digest past the channel's threshold. */
 static nt_rc S_channel(const struct cli_ctx *ctx, struct render *r,
 		       const struct chan_conf *ch, const struct loaded *l,
-		       struct nt_err *err)
+		       struct sink *sink, struct nt_err *err)
 {
 	const char *locale = ch->locale ? ch->locale
 			     : config_site_locale(ctx->cfg)
@@ -180,8 +198,7 @@ static nt_rc S_channel(const struct cli_ctx *ctx, struct render *r,
 				  l->alerts[i], &why)) {
 			printf("--- %s (%s) skips ", ch->name,
 			       config_chan_type_name(ch->type));
-			S_print_safe(json_object_get_string(
-				json_object_object_get(l->alerts[i], "id")));
+			S_print_safe(S_id(l->alerts[i]));
 			printf(": %s\n", why);
 			continue;
 		}
@@ -191,46 +208,303 @@ static nt_rc S_channel(const struct cli_ctx *ctx, struct render *r,
 	if (n > (size_t)threshold) {
 		json_object *d = alert_digest_view(views, n);
 		struct chan_item it = {NULL, d, true};
+		char *key = nt_xasprintf("digest-%zu-%s", n, S_id(alerts[0]));
 
 		rc = chan_render(ch, &env, &it, &msgs, err);
+		if (rc == NT_OK)
+			rc = sink->put(sink, ch, key, &msgs, alerts, n, err);
+		free(key);
 		json_object_put(d);
 	} else {
 		for (size_t i = 0; i < n && rc == NT_OK; i++) {
 			struct chan_item it = {alerts[i], views[i], false};
 
 			rc = chan_render(ch, &env, &it, &msgs, err);
+			if (rc == NT_OK)
+				rc = sink->put(sink, ch, S_id(alerts[i]), &msgs,
+					       &alerts[i], 1, err);
+			chan_msgs_clear(&msgs);
 		}
 	}
-	if (rc == NT_OK)
-		S_print(ch, &msgs);
 	chan_msgs_clear(&msgs);
 	for (size_t i = 0; i < n; i++)
 		json_object_put(views[i]);
 	return rc;
 }
 
-static int S_dry_run(const struct cli_ctx *ctx, const struct post_args *a,
-		     const struct loaded *l)
+static nt_rc S_print_put(struct sink *s, const struct chan_conf *ch,
+			 const char *key, struct chan_msgs *msgs,
+			 json_object *const *covered, size_t n_covered,
+			 struct nt_err *err)
+{
+	(void)s, (void)key, (void)covered, (void)n_covered, (void)err;
+	S_print(ch, msgs);
+	return NT_OK;
+}
+
+static bool S_selected(const struct post_args *a, const struct chan_conf *ch)
+{
+	bool named = false;
+
+	for (size_t k = 0; k < a->n_chans; k++)
+		named = named || strcmp(a->chans[k], ch->name) == 0;
+	/* a disabled channel renders only when named */
+	return a->n_chans == 0 ? ch->enabled : named;
+}
+
+/* Renders every selected channel into 'sink'. */
+static nt_rc S_render_all(const struct cli_ctx *ctx, const struct post_args *a,
+			  const struct loaded *l, struct sink *sink,
+			  struct nt_err *err)
 {
 	struct render *r = NULL;
-	struct nt_err err = {{0}};
-	nt_rc rc = render_create(config_templates_dir(ctx->cfg), &r, &err);
+	nt_rc rc = render_create(config_templates_dir(ctx->cfg), &r, err);
 
 	for (size_t i = 0; rc == NT_OK && i < config_n_channels(ctx->cfg);
 	     i++) {
 		const struct chan_conf *ch = config_channel(ctx->cfg, i);
-		bool named = a->n_chans == 0;
 
-		for (size_t k = 0; k < a->n_chans; k++)
-			named = named || strcmp(a->chans[k], ch->name) == 0;
-		if (!named || (!ch->enabled && a->n_chans == 0))
-			continue;
-		rc = S_channel(ctx, r, ch, l, &err);
+		if (S_selected(a, ch))
+			rc = S_channel(ctx, r, ch, l, sink, err);
 	}
 	render_free(r);
+	return rc;
+}
+
+static int S_dry_run(const struct cli_ctx *ctx, const struct post_args *a,
+		     const struct loaded *l)
+{
+	struct sink sink = {S_print_put};
+	struct nt_err err = {{0}};
+	nt_rc rc = S_render_all(ctx, a, l, &sink, &err);
+
 	if (rc)
 		log_warnx("%s", err.msg);
 	return cli_exit_code(rc);
+}
+
+/* ---- sending ------------------------------------------------------ */
+
+/* The rows of one post (or digest), across channels: enqueued in one
+ * transaction, so that a post is seen only with all its rows. */
+struct bucket {
+	char *key;
+	struct dlv_new *rows;
+	size_t n;
+	char **covered; /* the posts a digest announces, marked seen */
+	size_t n_covered;
+	bool skip; /* delivered already, and no --force */
+};
+
+struct send_sink {
+	struct sink base;
+	struct store *st;
+	bool force;
+	struct bucket *b;
+	size_t n;
+	struct chan_msgs keep; /* owns the payloads the rows point into */
+};
+
+static struct bucket *S_bucket(struct send_sink *ss, const char *key)
+{
+	struct bucket *b;
+
+	for (size_t i = 0; i < ss->n; i++)
+		if (strcmp(ss->b[i].key, key) == 0)
+			return &ss->b[i];
+	ss->b = nt_xrealloc(ss->b, (ss->n + 1) * sizeof(*ss->b));
+	b = &ss->b[ss->n++];
+	memset(b, 0, sizeof(*b));
+	b->key = nt_xstrdup(key);
+	return b;
+}
+
+static nt_rc S_queue_put(struct sink *s, const struct chan_conf *ch,
+			 const char *key, struct chan_msgs *msgs,
+			 json_object *const *covered, size_t n_covered,
+			 struct nt_err *err)
+{
+	struct send_sink *ss = (struct send_sink *)s;
+	struct bucket *b = S_bucket(ss, key);
+
+	(void)err;
+	for (size_t i = 0; i < n_covered && n_covered > 1; i++) {
+		b->covered = nt_xrealloc(b->covered,
+					 (b->n_covered + 1) * sizeof(char *));
+		b->covered[b->n_covered++] = nt_xstrdup(S_id(covered[i]));
+	}
+	for (size_t i = 0; i < msgs->n; i++) {
+		struct chan_msg *m = &msgs->v[i];
+
+		b->rows = nt_xrealloc(b->rows, (b->n + 1) * sizeof(*b->rows));
+		b->rows[b->n++] = (struct dlv_new){ch->name, m->recipient,
+						   m->body, m->len, m->type};
+	}
+	/* the rows borrow the messages: keep them until enqueued */
+	ss->keep.v = nt_xrealloc(ss->keep.v,
+				 (ss->keep.n + msgs->n) * sizeof(*msgs->v));
+	memcpy(ss->keep.v + ss->keep.n, msgs->v, msgs->n * sizeof(*msgs->v));
+	ss->keep.n += msgs->n;
+	free(msgs->v);
+	msgs->v = NULL;
+	msgs->n = 0;
+	return NT_OK;
+}
+
+static void S_sink_free(struct send_sink *ss)
+{
+	for (size_t i = 0; i < ss->n; i++) {
+		for (size_t k = 0; k < ss->b[i].n_covered; k++)
+			free(ss->b[i].covered[k]);
+		free(ss->b[i].covered);
+		free(ss->b[i].rows);
+		free(ss->b[i].key);
+	}
+	free(ss->b);
+	chan_msgs_clear(&ss->keep);
+}
+
+/* Nothing was queued for 'key': say so when it was all sent before. */
+static void S_say_delivered(struct store *st, const char *key)
+{
+	size_t rows = 0, sent = 0, failed = 0;
+	struct nt_err err = {{0}};
+
+	if (store_post_state(st, key, &rows, &sent, &failed, &err) == NT_OK &&
+	    rows > 0 && sent == rows)
+		printf("%s: already delivered (use --force to send again)\n",
+		       key);
+}
+
+static nt_rc S_enqueue(struct send_sink *ss, int64_t now, struct nt_err *err)
+{
+	for (size_t i = 0; i < ss->n; i++) {
+		struct bucket *b = &ss->b[i];
+		size_t added = 0;
+		nt_rc rc;
+
+		for (size_t k = 0; k < b->n_covered; k++) {
+			rc = store_mark_seen(ss->st, b->covered[k], now, err);
+			if (rc)
+				return rc;
+		}
+		/* idempotent: a (post, channel, recipient) queued before
+		 * adds nothing, so a new channel still gets the post */
+		rc = store_enqueue(ss->st, b->key, b->rows, b->n, now,
+				   ss->force, &added, err);
+		if (rc)
+			return rc;
+		if (added == 0)
+			S_say_delivered(ss->st, b->key);
+	}
+	return NT_OK;
+}
+
+/* What each row came to, for the closing lines and the exit status. */
+struct results {
+	size_t sent, temp, failed;
+};
+
+static void S_report(void *ctx, const struct dlv *row,
+		     const struct chan_outcome *o, int64_t next_at)
+{
+	struct results *r = ctx;
+	char when[32] = "";
+
+	if (next_at >= 0) {
+		time_t t = (time_t)next_at;
+		struct tm tm;
+
+		strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&t, &tm));
+	}
+	printf("%s %s%s%s: ", row->post_id, row->channel,
+	       row->recipient && row->recipient[0] ? " to " : "",
+	       row->recipient ? row->recipient : "");
+	if (o->fate == CHAN_SENT) {
+		printf("sent\n");
+		r->sent++;
+	} else if (o->fate == CHAN_TEMP) {
+		printf("queued for retry at %s (%s)\n", when, o->reason);
+		r->temp++;
+	} else {
+		printf("failed (%s)\n", o->reason);
+		r->failed++;
+	}
+}
+
+/* Earliest retry of the rows just queued, or -1. */
+static int64_t S_next_due(struct send_sink *ss)
+{
+	int64_t best = -1;
+
+	for (size_t i = 0; i < ss->n; i++) {
+		int64_t t = store_next_due(ss->st, ss->b[i].key);
+
+		if (t >= 0 && (best < 0 || t < best))
+			best = t;
+	}
+	return best;
+}
+
+/* Sends what is due; a retry due within delivery.inline_retry is waited
+ * for here, later ones are left to `notify watch` or `notify scan`. */
+static nt_rc S_deliver(const struct cli_ctx *ctx, struct send_sink *ss,
+		       struct results *res, struct nt_err *err)
+{
+	struct dispatch *d = dispatch_create(ctx->cfg, ss->st);
+	int64_t start = (int64_t)time(NULL);
+	nt_rc rc;
+
+	for (int rounds = 0;; rounds++) {
+		int64_t now = (int64_t)time(NULL), next;
+		struct results round = {0};
+
+		rc = dispatch_run(d, now, SIZE_MAX, S_report, &round, err);
+		res->sent += round.sent;
+		res->failed += round.failed;
+		res->temp = round.temp ? round.temp : res->temp;
+		next = S_next_due(ss);
+		if (rc || next < 0 || rounds >= 100 ||
+		    next > start + config_inline_retry(ctx->cfg))
+			break;
+		if (next > now)
+			sleep((unsigned)(next - now));
+		res->temp = 0;
+	}
+	dispatch_free(d);
+	return rc;
+}
+
+static int S_send(const struct cli_ctx *ctx, const struct post_args *a,
+		  const struct loaded *l)
+{
+	struct send_sink ss = {.base = {S_queue_put}, .force = a->force};
+	struct results res = {0};
+	struct nt_err err = {{0}};
+	const char *path = config_state(ctx->cfg);
+	nt_rc rc;
+
+	if (path == NULL) {
+		log_warnx("%s: 'state' is not set: sending needs the outbox",
+			  config_path(ctx->cfg));
+		return cli_exit_code(NT_ECONFIG);
+	}
+	rc = store_open(path, &ss.st, &err);
+	if (rc == NT_OK)
+		rc = S_render_all(ctx, a, l, &ss.base, &err);
+	if (rc == NT_OK)
+		rc = S_enqueue(&ss, (int64_t)time(NULL), &err);
+	if (rc == NT_OK)
+		rc = S_deliver(ctx, &ss, &res, &err);
+	S_sink_free(&ss);
+	store_close(ss.st);
+	if (rc) {
+		log_warnx("%s", err.msg);
+		return cli_exit_code(rc);
+	}
+	if (res.failed)
+		return EX_UNAVAILABLE;
+	return res.temp ? EX_TEMPFAIL : EX_OK;
 }
 
 int cmd_post(const struct cli_ctx *ctx, int argc, char **argv)
@@ -259,13 +533,11 @@ int cmd_post(const struct cli_ctx *ctx, int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	if (!a.dry_run) {
-		fprintf(stderr, "notify: sending needs the outbox, which this "
-				"version does not have yet; use --dry-run\n");
-		return EX_UNAVAILABLE;
-	}
 	bad = S_load(ctx, &a, &l);
-	code = l.n ? S_dry_run(ctx, &a, &l) : EX_OK;
+	if (l.n == 0)
+		code = EX_OK;
+	else
+		code = a.dry_run ? S_dry_run(ctx, &a, &l) : S_send(ctx, &a, &l);
 	for (size_t i = 0; i < l.n; i++) {
 		json_object_put(l.alerts[i]);
 		free(l.site_locale[i]);

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "notify/config.h"
+#include "notify/http.h"
 #include "notify/log.h"
 
 #ifndef NOTIFY_VERSION
@@ -24,19 +25,29 @@ static const char S_usage[] =
 	"              [--dry-run] [--force]\n"
 	"       notify [-c FILE] parse [--json] PATH...\n"
 	"       notify [-c FILE] check-config [--no-secrets]\n"
+	"       notify [-c FILE] status [--json]\n"
+	"       notify [-c FILE] retry [ID...]\n"
 	"       notify --help | --version\n"
 	"\n"
 	"Commands:\n"
-	"  --post PATH       render the post for every enabled channel (or\n"
-	"                    those named by --channel); several --post PATH\n"
-	"                    past delivery.digest_threshold make one digest\n"
-	"    --dry-run       print, per channel, a header line \"--- NAME "
-	"(TYPE)\n"
-	"                    CONTENT-TYPE[ to RCPT], N bytes\" and the exact\n"
-	"                    payload; no network, no state.  (Sending comes\n"
-	"                    with the outbox; without --dry-run: exit 69.)\n"
+	"  --post PATH       send the post to every enabled channel (or those\n"
+	"                    named by --channel): its deliveries are queued "
+	"in\n"
+	"                    the outbox (state) and sent; a retry due within\n"
+	"                    delivery.inline_retry is waited for.  One line "
+	"per\n"
+	"                    delivery: sent, queued for retry at T (why), or\n"
+	"                    failed (why).  Several --post PATH past\n"
+	"                    delivery.digest_threshold make one digest\n"
+	"    --dry-run       print instead, per channel, a header line\n"
+	"                    \"--- NAME (TYPE) CONTENT-TYPE[ to RCPT], N "
+	"bytes\"\n"
+	"                    and the exact payload; no network, no state\n"
 	"    --channel NAME  only this channel (repeatable)\n"
 	"    --force         send again a post already delivered\n"
+	"  status [--json]   the outbox: waiting, failed and recent "
+	"deliveries\n"
+	"  retry [ID...]     failed deliveries (all, or these) queued again\n"
 	"  parse PATH...     print the alert model of each post; with --json,\n"
 	"                    one JSON object a line (the model of DESIGN.md)\n"
 	"  check-config      check the configuration and its secret files and\n"
@@ -56,8 +67,9 @@ static const char S_usage[] =
 	"Environment: NOTIFY_CONFIG, CREDENTIALS_DIRECTORY (secret files),\n"
 	"SOURCE_DATE_EPOCH (the Date of rendered emails).\n"
 	"\n"
-	"Exit status: 0 ok, 64 usage, 65 bad post, 66 missing or unreadable\n"
-	"file, 69 channel unavailable, 78 bad configuration.\n";
+	"Exit status: 0 ok (all sent), 64 usage, 65 bad post, 66 missing or\n"
+	"unreadable file, 69 a delivery failed for good, 75 some will be\n"
+	"retried later, 78 bad configuration.\n";
 
 /* $NOTIFY_CONFIG, else the installed file. */
 static const char *S_default_config(void)
@@ -74,9 +86,9 @@ struct command {
 };
 
 static const struct command S_commands[] = {
-	{"parse", cmd_parse, false},
-	{"check-config", cmd_check_config, true},
-	{"--post", cmd_post, true},
+	{"parse", cmd_parse, false}, {"check-config", cmd_check_config, true},
+	{"--post", cmd_post, true},  {"status", cmd_status, true},
+	{"retry", cmd_retry, true},
 };
 
 /* Options of the `--post PATH` form, which has no command word. */
@@ -141,6 +153,7 @@ int main(int argc, char **argv)
 			argv[i]);
 		return EX_USAGE;
 	}
+	http_global_init(); /* once, before anything could start a thread */
 	ctx.cfg_path = cfg_path ? cfg_path : S_default_config();
 	if ((cfg_path || cmd->needs_config) &&
 	    config_load(ctx.cfg_path, false, &ctx.cfg, &err) != NT_OK) {

@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "notify/config.h"
@@ -55,6 +56,37 @@ struct chan_item {
 nt_rc chan_render(const struct chan_conf *ch, const struct chan_env *env,
 		  const struct chan_item *item, struct chan_msgs *out,
 		  struct nt_err *err);
+
+struct http;
+struct store;
+
+/* What sending a chat message needs besides the message itself. */
+struct chan_send_env {
+	struct http *http;   /* the channel's handle (kept-alive connection) */
+	struct store *store; /* matrix: the room id of an alias is cached */
+	const char *secret;  /* webhook URL or access token; never logged */
+};
+
+enum chan_fate { CHAN_SENT, CHAN_TEMP, CHAN_PERM };
+
+/* How one attempt ended. */
+struct chan_outcome {
+	enum chan_fate fate;
+	long retry_after;    /* seconds the receiver asked for, or -1 */
+	long http_status;    /* 0 when none */
+	char remote_id[128]; /* Matrix event id, when sent */
+	char reason[200];    /* one line for logs and status; no secret */
+};
+
+/* Sends one message (a payload chan_render() made) of delivery row
+ * 'row_id' through chat channel 'ch' (slack, matrix or hookshot) and
+ * classifies the answer as the receiver documents it: sent, temporary
+ * (network, 429 with its Retry-After, 5xx) or permanent (a refused
+ * payload, a revoked webhook, a bad token).  Matrix derives its txnId
+ * from 'row_id', so a retry of the same row never posts twice. */
+void chan_send(const struct chan_conf *ch, struct chan_send_env *env,
+	       int64_t row_id, const char *payload, size_t len,
+	       struct chan_outcome *out);
 
 /* Checks what the configuration parser cannot know of channel 'ch': for
  * smtp, that mime accepts its from, to, list_id and list_unsubscribe.

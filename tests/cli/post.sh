@@ -44,8 +44,14 @@ check "a disabled channel named by --channel renders" $?
 check "unknown channel is a usage error (64)" $(($? != 64))
 grep -q "no channel named 'nope'" "$tmp/err"
 check "unknown channel is named" $?
-"$notify" -c "$conf" --post "$post" 2>"$tmp/err"
-check "sending without the outbox: 69" $(($? != 69))
+sed -e "s|/var/lib/notify/state.db|$tmp/state.db|" \
+	-e "s|\"../examples/site\"|\"$root/examples/site\"|" \
+	-e "s|\"templates\"|\"$root/conf/templates\"|" "$conf" >"$tmp/send.conf"
+"$notify" -c "$tmp/send.conf" --post "$post" --channel soc >"$tmp/out" \
+	2>"$tmp/err"
+check "sending without its secret file fails: 69" $(($? != 69))
+grep -q 'soc: failed (secret file .*slack.url' "$tmp/out"
+check "the missing secret file is named" $?
 "$notify" -c "$conf" --post 2>/dev/null
 check "--post without PATH: 64" $(($? != 64))
 "$notify" -c "$conf" --dry-run --post "$post" >/dev/null
