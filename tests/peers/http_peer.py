@@ -242,6 +242,9 @@ def parse_json(raw):
 
 
 class Handler(BaseHTTPRequestHandler):
+    # as real servers do: without it a kept-alive client waits ~40 ms
+    # for the delayed ACK before each answer's body
+    disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"
     server_version = "notify-test-peer/1"
     timeout = CONN_TIMEOUT
