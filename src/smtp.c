@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -35,12 +36,13 @@
 
 #include "notify/log.h"
 
-#define SMTP_MAX_TIMEOUT_S 3600 /* seconds; more is a configuration typo */
-#define SMTP_HOST_MAX 253	/* bytes in a DNS name */
-#define SMTP_ADDR_MAX 254	/* bytes in a path, RFC 5321 4.5.3.1.3 */
-#define SMTP_LINE_MAX 998	/* bytes per line without CRLF, RFC 5322 */
-#define SMTP_CHUNK (64 * 1024)	/* bytes handed to libESMTP per callback */
-#define SMTP_REPLY_MAX 512	/* bytes kept of one reply line */
+#define SMTP_MAX_TIMEOUT_S 3600	 /* seconds; more is a configuration typo */
+#define SMTP_HOST_MAX 253	 /* bytes in a DNS name */
+#define SMTP_ADDR_MAX 254	 /* bytes in a path, RFC 5321 4.5.3.1.3 */
+#define SMTP_LINE_MAX 998	 /* bytes per line without CRLF, RFC 5322 */
+#define SMTP_CHUNK (64 * 1024)	 /* bytes handed to libESMTP per callback */
+#define SMTP_REPLY_MAX 512	 /* bytes kept of one reply line */
+#define SMTP_TLS13_SETTLE_MS 100 /* ms to take TLS 1.3 session tickets */
 
 /* Where the session is, from what the client last sent. */
 enum S_phase {
@@ -152,8 +154,7 @@ static nt_rc S_check_opts(const struct smtp_opts *o, struct nt_err *err)
 {
 	if (!S_valid_host(o->host))
 		return nt_fail(err, NT_EINVAL,
-			       "smtp: bad host (a name or "
-			       "an IPv4 address)");
+			       "smtp: bad host: a name or an IPv4 address");
 	if (o->port < 1 || o->port > 65535)
 		return nt_fail(err, NT_EINVAL, "smtp: bad port %d", o->port);
 	if (o->starttls != STARTTLS_NONE &&
@@ -169,8 +170,7 @@ static nt_rc S_check_opts(const struct smtp_opts *o, struct nt_err *err)
 		return NT_OK;
 	if (o->username[0] == '\0' || o->password == NULL)
 		return nt_fail(err, NT_EINVAL,
-			       "smtp: AUTH needs a username "
-			       "and a password");
+			       "smtp: AUTH needs a username and a password");
 	if (o->starttls != STARTTLS_REQUIRED && !S_is_loopback(o->host))
 		return nt_fail(err, NT_EPERM,
 			       "smtp %s: AUTH only goes over TLS: set starttls "
@@ -218,9 +218,8 @@ static nt_rc S_check_item(const struct smtp_item *it, size_t i,
 	bad = S_scan_data(it->data, it->len, &at);
 	if (bad != NULL)
 		return nt_fail(err, NT_EINVAL,
-			       "smtp: item %zu (%s): %s at "
-			       "byte %zu",
-			       i, it->rcpt, bad, at);
+			       "smtp: item %zu (%s): %s at byte %zu", i,
+			       it->rcpt, bad, at);
 	return NT_OK;
 }
 
@@ -322,12 +321,15 @@ static void S_on_line(struct S_sess *ss)
 		return; /* more lines follow; the last one decides */
 	code = (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0');
 	S_sanitize(text, sizeof(text), l);
+	log_debug("smtp %s: < %s", ss->server, text);
 	if (code == 421)
 		ss->saw_421 = true;
 	if (code >= 400) {
 		ss->err_code = code;
 		ss->err_phase = ss->phase;
 		memcpy(ss->err_text, text, sizeof(text));
+	} else if (ss->phase < PH_MAIL) {
+		ss->err_code = 0; /* recovered: HELO after a refused EHLO */
 	}
 	if (ss->auth_pending && code != 334)
 		S_auth_done(ss, code, text);
@@ -351,16 +353,16 @@ static void S_on_read(struct S_sess *ss, const char *buf, size_t len)
 	}
 }
 
-/* MAIL opens a transaction: the last point to stop a session that must
- * not deliver (libESMTP moves on to MAIL even when AUTH failed). */
-static void S_gate_mail(struct S_sess *ss)
+/* Called before the first byte of each message: libESMTP moves on to MAIL
+ * even when AUTH failed or was not offered. */
+static void S_gate_data(struct S_sess *ss)
 {
 	if (ss->o->starttls == STARTTLS_REQUIRED && !ss->tls_up)
 		S_abort(ss, NT_EPERM, "TLS required but not in use");
 	else if (ss->o->username != NULL && !ss->authed)
 		S_abort(ss, NT_EPERM,
-			"AUTH not offered or no usable "
-			"mechanism; not sending unauthenticated");
+			"AUTH not offered or no usable mechanism; "
+			"not sending unauthenticated");
 }
 
 /* What the client sends, by its verb only: never look further into the
@@ -384,8 +386,6 @@ static void S_on_write(struct S_sess *ss, const char *buf, size_t len)
 		S_enter(ss, verbs[i].phase);
 		if (verbs[i].phase == PH_AUTH)
 			ss->auth_pending = true;
-		else if (verbs[i].phase == PH_MAIL)
-			S_gate_mail(ss);
 		return;
 	}
 }
@@ -412,7 +412,7 @@ static int S_verify_cb(int ok, X509_STORE_CTX *x)
 	struct S_sess *ss;
 
 	if (ok)
-		return ok;
+		return 1;
 	ssl = X509_STORE_CTX_get_ex_data(x,
 					 SSL_get_ex_data_X509_STORE_CTX_idx());
 	ss = ssl != NULL ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
@@ -422,7 +422,7 @@ static int S_verify_cb(int ok, X509_STORE_CTX *x)
 			 X509_verify_cert_error_string(
 				 X509_STORE_CTX_get_error(x)),
 			 X509_STORE_CTX_get_error_depth(x));
-	return 0; /* still refused: we only keep why */
+	return 0;
 }
 
 /* Our own check of the configured host against the verified peer. */
@@ -469,6 +469,41 @@ static void S_cert_invalid(struct S_sess *ss, va_list ap)
 		   X509_verify_cert_error_string(result));
 }
 
+static long S_ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000L +
+	       (now.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+/* A TLS 1.3 server sends session tickets just after the handshake.  If
+ * they come in before libESMTP has flushed its EHLO, libESMTP (1.1 reads
+ * before it writes) waits for the reply to a command it has not sent, for
+ * a whole timeout.  So take them now, for a short while; data is left to
+ * libESMTP (SSL_peek).  Loopback and LAN are where this race is lost. */
+static void S_settle_tls13(const struct S_sess *ss, SSL *ssl)
+{
+	struct pollfd pfd = {.fd = SSL_get_rfd(ssl), .events = POLLIN};
+	struct timespec t0;
+	long left = SMTP_TLS13_SETTLE_MS;
+	char c;
+	int r;
+
+	log_debug("smtp %s: %s %s", ss->server, SSL_get_version(ssl),
+		  SSL_get_cipher_name(ssl));
+	if (SSL_version(ssl) != TLS1_3_VERSION || pfd.fd < 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (left > 0 && poll(&pfd, 1, (int)left) > 0) {
+		r = SSL_peek(ssl, &c, 1);
+		if (r > 0 || SSL_get_error(ssl, r) != SSL_ERROR_WANT_READ)
+			break; /* data, or an error libESMTP will meet */
+		left = SMTP_TLS13_SETTLE_MS - S_ms_since(&t0);
+	}
+}
+
 static void S_event_cb(smtp_session_t session, int event, void *arg, ...)
 {
 	struct S_sess *ss = arg;
@@ -481,9 +516,10 @@ static void S_event_cb(smtp_session_t session, int event, void *arg, ...)
 		ss->line_len = 0;
 		S_enter(ss, PH_GREETING);
 		break;
-	case SMTP_EV_STARTTLS_OK:
+	case SMTP_EV_STARTTLS_OK: /* SSL *ssl, const char *cipher, int bits */
 		ss->tls_up = true;
 		S_enter(ss, PH_EHLO);
+		S_settle_tls13(ss, va_arg(ap, SSL *));
 		break;
 	case SMTP_EV_EXTNA_STARTTLS:
 		S_set_fail(ss, NT_EPERM, "STARTTLS required but not offered");
@@ -525,6 +561,11 @@ static nt_rc S_tls_ctx(struct S_sess *ss, struct nt_err *err)
 	SSL_CTX_set_min_proto_version(ss->tls, TLS1_2_VERSION);
 	SSL_CTX_set_verify(ss->tls, SSL_VERIFY_PEER, S_verify_cb);
 	SSL_CTX_set_app_data(ss->tls, ss);
+	/* libESMTP's teardown waits up to a whole timeout for the server's
+	 * close_notify, which a server in the middle of DATA (cancelled) or
+	 * gone silent never sends.  SMTP frames its own end (QUIT, 221), so
+	 * close without the TLS goodbye. */
+	SSL_CTX_set_quiet_shutdown(ss->tls, 1);
 	if (o->ca_file != NULL)
 		ok = SSL_CTX_load_verify_locations(ss->tls, o->ca_file, NULL);
 	else
@@ -589,8 +630,9 @@ static nt_rc S_setup_auth(struct S_sess *ss, struct nt_err *err)
 }
 
 /* Feeds one item's bytes as they are.  len == NULL rewinds (libESMTP
- * does it before every transfer).  Failing with errno set makes libESMTP
- * drop the connection before the final dot. */
+ * does it before every transfer).  This is the one way into DATA, so the
+ * place to refuse: failing with errno set makes libESMTP drop the
+ * connection before the final dot. */
 static const char *S_msg_cb(void **ctx, int *len, void *arg)
 {
 	struct S_msg *mm = arg;
@@ -601,6 +643,8 @@ static const char *S_msg_cb(void **ctx, int *len, void *arg)
 		mm->pos = 0;
 		return NULL;
 	}
+	if (mm->pos == 0)
+		S_gate_data(mm->ss);
 	if (mm->ss->abort) {
 		*len = 0;
 		errno = ECANCELED;
@@ -735,6 +779,15 @@ static void S_sigpipe_restore(const struct S_sigpipe *sp)
 	pthread_sigmask(SIG_SETMASK, &sp->old, NULL);
 }
 
+static void S_log_end(const struct S_sess *ss)
+{
+	char buf[128];
+	const char *s = smtp_strerror(ss->errnum, buf, sizeof(buf));
+
+	log_debug("smtp %s: session over in %s; libESMTP's last error: %s",
+		  ss->server, S_phase_names[ss->phase], s != NULL ? s : "?");
+}
+
 static void S_rcpt_cb(smtp_recipient_t r, const char *mailbox, void *arg)
 {
 	const smtp_status_t *st = smtp_recipient_status(r);
@@ -837,12 +890,12 @@ nt_rc smtp_send(const struct smtp_opts *o, struct smtp_item *items, size_t n,
 
 	if (o == NULL || (items == NULL && n > 0))
 		return nt_fail(err, NT_EINVAL, "smtp: no options or items");
+	S_clear_items(items, n, false);
 	rc = S_check_opts(o, err);
 	for (i = 0; rc == NT_OK && i < n; i++)
 		rc = S_check_item(&items[i], i, err);
 	if (rc != NT_OK || n == 0)
 		return rc;
-	S_clear_items(items, n, false);
 	memset(&ss, 0, sizeof(ss));
 	ss.o = o;
 	rc = S_setup(&ss, items, n, err);
@@ -852,6 +905,7 @@ nt_rc smtp_send(const struct smtp_opts *o, struct smtp_item *items, size_t n,
 	smtp_start_session(ss.session); /* the callbacks tell the story */
 	ss.errnum = smtp_errno();
 	S_sigpipe_restore(&sp);
+	S_log_end(&ss);
 	for (i = 0; i < n; i++) {
 		S_collect_one(ss.msgs[i].m, &items[i]);
 		incomplete |= items[i].status == 0;

@@ -72,7 +72,7 @@ struct smtp_item {
  * - NT_OK: the session ran to its end; each item's status says its fate.
  * - NT_ETEMP: no session or a broken one: the host does not resolve or
  *   refuses, a timeout, a 4xx greeting, 421, a lost connection, a failed
- *   TLS handshake or certificate check.
+ *   TLS handshake or certificate check, a temporary AUTH failure (454).
  * - NT_EPERM: a permanent session error: AUTH rejected (535) or not
  *   offered, STARTTLS required but not offered, a 5xx greeting or EHLO,
  *   or AUTH asked over plain text to a host that is not loopback.
