@@ -11,6 +11,12 @@
  * A session that must not deliver (AUTH failed or missing, TLS required
  * but absent) is stopped at DATA: the callback fails, libESMTP drops the
  * connection before the final dot and the server discards the message.
+ *
+ * TLS uses our SSL_CTX (smtp_starttls_set_ctx): OpenSSL verifies the chain
+ * against ca_file or the system store, and the configured host name or
+ * IPv4 address, during the handshake.  libESMTP's own checks still run
+ * after it; see S_cert_name() for the one we overrule, S_tls_ctx() and
+ * S_settle_tls13() for two libESMTP 1.1 stalls we avoid.
  */
 #include "notify/smtp.h"
 
@@ -689,13 +695,15 @@ static bool S_set_timeouts(struct S_sess *ss)
 	int s = ss->o->timeout_s > 0 ? ss->o->timeout_s
 				     : SMTP_DEFAULT_TIMEOUT_S;
 	size_t i;
+	int w;
 
-	for (i = 0; i < sizeof(which) / sizeof(which[0]); i++)
-		if (smtp_set_timeout(ss->session,
-				     which[i] |
-					     Timeout_OVERRIDE_RFC2822_MINIMUM,
-				     s * 1000L) <= 0)
+	for (i = 0; i < sizeof(which) / sizeof(which[0]); i++) {
+		/* milliseconds; without the flag libESMTP raises any value
+		 * to the RFC 5321 minimum (5 min and more) */
+		w = which[i] | Timeout_OVERRIDE_RFC2822_MINIMUM;
+		if (smtp_set_timeout(ss->session, w, s * 1000L) <= 0)
 			return false;
+	}
 	return true;
 }
 
