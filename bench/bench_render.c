@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "corpus.h"
 #include "notify/alert.h"
 #include "notify/chan.h"
 #include "notify/config.h"
@@ -53,19 +54,6 @@
 
 #define EXIT_SKIP 77
 #define EXIT_USAGE 2
-
-struct sample {
-	char *path; /* POSTS_DIR/name.md: the name the parser sees */
-	char *data;
-	size_t len;
-};
-
-struct corpus {
-	struct sample *v;
-	size_t n;
-	size_t cap;
-	size_t bytes;
-};
 
 /* What the channels see of one post, built once. */
 struct item {
@@ -99,126 +87,6 @@ static const char S_usage[] =
 /* Filters are NULL-terminated lists, never NULL. */
 static const char *const S_no_filter[] = {NULL};
 static const char *const S_smtp_to[] = {"veille@lists.example.org", NULL};
-
-static int S_has_md_suffix(const char *name)
-{
-	size_t n = strlen(name);
-
-	return n > 3 && strcmp(name + n - 3, ".md") == 0;
-}
-
-static int S_sample_cmp(const void *a, const void *b)
-{
-	const struct sample *x = a;
-	const struct sample *y = b;
-
-	return strcmp(x->path, y->path);
-}
-
-/* Reads all of 'path' into a malloc'd buffer; 0 on success. */
-static int S_slurp(const char *path, char **data, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0;
-	size_t got = 0;
-
-	if (f == NULL)
-		return -1;
-	for (;;) {
-		size_t r;
-
-		if (got == cap) {
-			cap = cap ? cap * 2 : 16384;
-			buf = nt_xrealloc(buf, cap);
-		}
-		r = fread(buf + got, 1, cap - got, f);
-		got += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(f)) {
-		fclose(f);
-		free(buf);
-		return -1;
-	}
-	fclose(f);
-	*data = buf;
-	*len = got;
-	return 0;
-}
-
-static int S_corpus_add(struct corpus *c, const char *dir, const char *name)
-{
-	struct sample s;
-
-	s.path = nt_xasprintf("%s/%s", dir, name);
-	if (S_slurp(s.path, &s.data, &s.len) != 0) {
-		fprintf(stderr, "bench_render: %s: %s\n", s.path,
-			strerror(errno));
-		free(s.path);
-		return -1;
-	}
-	if (c->n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 64;
-		c->v = nt_xrealloc(c->v, c->cap * sizeof(*c->v));
-	}
-	c->v[c->n++] = s;
-	c->bytes += s.len;
-	return 0;
-}
-
-static void S_corpus_free(struct corpus *c)
-{
-	for (size_t i = 0; i < c->n; i++) {
-		free(c->v[i].path);
-		free(c->v[i].data);
-	}
-	free(c->v);
-}
-
-/* Loads every *.md of 'dir', sorted by name so runs are comparable. */
-static int S_corpus_load(struct corpus *c, const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int rc = 0;
-
-	if (d == NULL) {
-		fprintf(stderr, "bench_render: %s: %s\n", dir, strerror(errno));
-		return -1;
-	}
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || !S_has_md_suffix(de->d_name))
-			continue;
-		rc = S_corpus_add(c, dir, de->d_name);
-	}
-	closedir(d);
-	if (rc == 0 && c->n > 1)
-		qsort(c->v, c->n, sizeof(*c->v), S_sample_cmp);
-	return rc;
-}
-
-/* Parent of 'dir' ("." when it has no slash), without trailing slashes. */
-static char *S_parent(const char *dir)
-{
-	char *p = nt_xstrdup(dir);
-	size_t n = strlen(p);
-	char *slash;
-
-	while (n > 1 && p[n - 1] == '/')
-		p[--n] = '\0';
-	slash = strrchr(p, '/');
-	if (slash == NULL) {
-		free(p);
-		return nt_xstrdup(".");
-	}
-	if (slash == p)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	return p;
-}
 
 /* Parses every post once into its alert and view; returns the number of
  * posts the parser rejected (they are left out). */
@@ -321,14 +189,6 @@ static int S_check(const struct items *it, const struct chan_conf *ch,
 	return 0;
 }
 
-static double S_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Timed loop over the channels [k0, k1): every post into each of them,
  * 'iterations' times.  Returns the elapsed seconds (negative on a render
  * failure) and, in *best, those of the fastest pass. */
@@ -336,7 +196,7 @@ static double S_run(const struct items *it, const struct chan_conf *ch,
 		    size_t k0, size_t k1, const struct chan_env *env,
 		    long iterations, double *best, struct tally *t)
 {
-	double t0 = S_now();
+	double t0 = bench_now();
 	double prev = t0;
 
 	*best = 0;
@@ -347,21 +207,12 @@ static double S_run(const struct items *it, const struct chan_conf *ch,
 			for (size_t k = k0; k < k1; k++)
 				if (S_render_one(&ch[k], env, &it->v[i], t, k))
 					return -1;
-		now = S_now();
+		now = bench_now();
 		if (n == 0 || now - prev < *best)
 			*best = now - prev;
 		prev = now;
 	}
 	return prev - t0;
-}
-
-static int S_parse_number(const char *s, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	return errno == 0 && end != s && *end == '\0' && *out > 0 ? 0 : -1;
 }
 
 static int S_parse_args(int argc, char **argv, struct opts *o)
@@ -382,12 +233,12 @@ static int S_parse_args(int argc, char **argv, struct opts *o)
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			if (S_parse_number(optarg, &v) || v != (long)v)
+			if (bench_parse_number(optarg, &v) || v != (long)v)
 				return -1;
 			o->iterations = (long)v;
 			break;
 		case 'r':
-			if (S_parse_number(optarg, &o->min_rate))
+			if (bench_parse_number(optarg, &o->min_rate))
 				return -1;
 			break;
 		case 's':
@@ -404,26 +255,6 @@ static int S_parse_args(int argc, char **argv, struct opts *o)
 		return -1;
 	o->dir = argv[optind];
 	return 0;
-}
-
-/* Peak RSS in MiB.  VmHWM first: Linux carries ru_maxrss across execve(),
- * so under meson test it reports meson's own Python (about 28 MB), not
- * us.  getrusage() is the fallback where /proc is missing. */
-static double S_peak_rss_mb(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kib = -1;
-	struct rusage ru;
-
-	while (f && kib < 0 && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld kB", &kib) != 1)
-			kib = -1;
-	if (f)
-		fclose(f);
-	if (kib < 0 && getrusage(RUSAGE_SELF, &ru) == 0)
-		kib = ru.ru_maxrss; /* Linux: KiB */
-	return kib < 0 ? 0 : (double)kib / 1024.0;
 }
 
 /* Each channel kind alone, 'iterations' passes: one line per channel,
@@ -495,7 +326,7 @@ static int S_report_target(const struct opts *o, const struct items *it,
 		secs > 0 ? (double)it->n * (double)o->iterations / secs : 0;
 	int met = rate >= o->min_rate;
 
-	printf("peak RSS: %.1f MB\n", S_peak_rss_mb());
+	printf("peak RSS: %.1f MB\n", bench_peak_rss_mb());
 	if (o->min_rate <= 0)
 		return 0;
 	printf("target %.0f posts/s: %s\n", o->min_rate,
@@ -536,13 +367,13 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return EXIT_FAILURE;
 	}
-	if (S_corpus_load(&c, dir))
+	if (bench_corpus_load(&c, dir))
 		goto out;
 	if (c.n == 0) {
 		fprintf(stderr, "bench_render: %s: no *.md files\n", dir);
 		goto out;
 	}
-	root = S_parent(dir);
+	root = bench_parent(dir);
 	if (site_open(root, &site, &err)) {
 		fprintf(stderr, "bench_render: %s\n", err.msg);
 		goto out;
@@ -576,6 +407,6 @@ out:
 	render_free(r);
 	site_free(site);
 	free(root);
-	S_corpus_free(&c);
+	bench_corpus_free(&c);
 	return rc;
 }

@@ -21,6 +21,19 @@ nt_rc chan_render(const struct chan_conf *ch, const struct chan_env *env,
 	return S_render[ch->type](ch, env, item, out, err);
 }
 
+nt_rc chan_text_html(const struct chan_env *env, const struct chan_item *item,
+		     struct nt_buf *text, struct nt_buf *html,
+		     struct nt_err *err)
+{
+	nt_rc rc = chan_template(env, item, RENDER_TEXT, text, err);
+
+	if (rc == NT_OK)
+		rc = chan_template(env, item, RENDER_HTML, html, err);
+	if (rc)
+		nt_buf_release(text);
+	return rc;
+}
+
 void chan_msgs_clear(struct chan_msgs *m)
 {
 	for (size_t i = 0; i < m->n; i++) {

@@ -53,6 +53,12 @@ void chan_push(struct chan_msgs *out, const char *body, size_t len,
 /* A string member of 'o', or NULL. */
 const char *chan_str(json_object *o, const char *key);
 
+/* Renders the text and html templates, what Matrix, hookshot and email
+ * all carry; on failure both buffers are released. */
+nt_rc chan_text_html(const struct chan_env *env, const struct chan_item *item,
+		     struct nt_buf *text, struct nt_buf *html,
+		     struct nt_err *err);
+
 /* Renders template 'fmt' into a fresh buffer 'b' (released on failure). */
 nt_rc chan_template(const struct chan_env *env, const struct chan_item *item,
 		    enum render_fmt fmt, struct nt_buf *b, struct nt_err *err);

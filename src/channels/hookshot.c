@@ -23,13 +23,9 @@ nt_rc chan_hookshot_render(const struct chan_conf *ch,
 	nt_rc rc;
 
 	(void)ch;
-	rc = chan_template(env, item, RENDER_TEXT, &text, err);
-	if (rc == NT_OK)
-		rc = chan_template(env, item, RENDER_HTML, &html, err);
-	if (rc) {
-		nt_buf_release(&text);
+	rc = chan_text_html(env, item, &text, &html, err);
+	if (rc)
 		return rc;
-	}
 	o = json_object_new_object();
 	/* hookshot posts one event, under Matrix's 64 KiB: cut the text,
 	 * and drop HTML that cannot be cut safely */

@@ -45,13 +45,9 @@ nt_rc chan_matrix_render(const struct chan_conf *ch, const struct chan_env *env,
 	nt_rc rc;
 
 	(void)ch;
-	rc = chan_template(env, item, RENDER_TEXT, &text, err);
-	if (rc == NT_OK)
-		rc = chan_template(env, item, RENDER_HTML, &html, err);
-	if (rc) {
-		nt_buf_release(&text);
+	rc = chan_text_html(env, item, &text, &html, err);
+	if (rc)
 		return rc;
-	}
 	o = S_content(nt_buf_str(&text), nt_buf_str(&html));
 	if (strlen(json_object_to_json_string(o)) > MATRIX_CONTENT_MAX) {
 		/* HTML cannot be cut safely: send the plain body alone, cut */

@@ -85,9 +85,7 @@ nt_rc chan_smtp_render(const struct chan_conf *ch, const struct chan_env *env,
 
 	rc = chan_template(env, item, RENDER_SUBJECT, &subject, err);
 	if (rc == NT_OK)
-		rc = chan_template(env, item, RENDER_TEXT, &text, err);
-	if (rc == NT_OK)
-		rc = chan_template(env, item, RENDER_HTML, &html, err);
+		rc = chan_text_html(env, item, &text, &html, err);
 	if (rc)
 		goto out;
 	mid = S_message_id(ch, item);
