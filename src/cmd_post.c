@@ -417,7 +417,8 @@ static void S_report(void *ctx, const struct dlv *row,
 
 		strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&t, &tm));
 	}
-	printf("%s %s%s%s: ", row->post_id, row->channel,
+	S_print_safe(row->post_id); /* a file name: no control character */
+	printf(" %s%s%s: ", row->channel,
 	       row->recipient && row->recipient[0] ? " to " : "",
 	       row->recipient ? row->recipient : "");
 	if (o->fate == CHAN_SENT) {
