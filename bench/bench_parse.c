@@ -36,9 +36,6 @@
  * long enough to swamp timer noise, short enough for a test suite. */
 #define BENCH_ITERATIONS_DEFAULT 1000
 
-#define EXIT_SKIP 77
-#define EXIT_USAGE 2
-
 struct opts {
 	const char *dir;
 	long iterations;
@@ -188,47 +185,27 @@ int main(int argc, char **argv)
 	struct opts o = {0};
 	struct corpus c = {0};
 	struct site *site = NULL;
-	struct nt_err err;
-	char *root = NULL;
-	char dir[PATH_MAX];
 	long json_bytes = 0;
 	long sink = 0;
 	size_t bad;
 	double secs;
 	double best;
-	int rc = EXIT_FAILURE;
+	int rc;
 
 	if (S_parse_args(argc, argv, &o)) {
 		fputs(S_usage, stderr);
-		return EXIT_USAGE;
+		return BENCH_EXIT_USAGE;
 	}
-	if (access(o.dir, F_OK) != 0) {
-		printf("bench_parse: SKIP: no corpus at %s\n", o.dir);
-		return EXIT_SKIP;
-	}
-	if (realpath(o.dir, dir) == NULL) {
-		fprintf(stderr, "bench_parse: %s: %s\n", o.dir,
-			strerror(errno));
-		return EXIT_FAILURE;
-	}
-	if (bench_corpus_load(&c, dir))
-		goto out;
-	if (c.n == 0) {
-		fprintf(stderr, "bench_parse: %s: no *.md files\n", dir);
-		goto out;
-	}
-	root = bench_parent(dir);
-	if (site_open(root, &site, &err)) {
-		fprintf(stderr, "bench_parse: %s\n", err.msg);
-		goto out;
+	rc = bench_open("bench_parse", o.dir, &c, &site);
+	if (rc) {
+		bench_corpus_free(&c);
+		return rc;
 	}
 	bad = S_check(&c, site, &json_bytes);
 	secs = S_run(&c, site, o.iterations, &best, &sink);
 	rc = S_report(&o, &c, bad, json_bytes, secs, best) ? EXIT_FAILURE
 							   : EXIT_SUCCESS;
-out:
 	site_free(site);
-	free(root);
 	bench_corpus_free(&c);
 	return rc;
 }

@@ -52,9 +52,6 @@
 #define BENCH_MAX_KEY_POINTS 5
 #define BENCH_N_CHANS 4
 
-#define EXIT_SKIP 77
-#define EXIT_USAGE 2
-
 /* What the channels see of one post, built once. */
 struct item {
 	json_object *alert;
@@ -346,8 +343,6 @@ int main(int argc, char **argv)
 	struct tally one;
 	struct tally all = {{0}, {0}};
 	struct chan_env env;
-	char *root = NULL;
-	char dir[PATH_MAX];
 	size_t bad;
 	double secs;
 	double best;
@@ -356,28 +351,14 @@ int main(int argc, char **argv)
 
 	if (S_parse_args(argc, argv, &o)) {
 		fputs(S_usage, stderr);
-		return EXIT_USAGE;
+		return BENCH_EXIT_USAGE;
 	}
-	if (access(o.dir, F_OK) != 0) {
-		printf("bench_render: SKIP: no corpus at %s\n", o.dir);
-		return EXIT_SKIP;
+	rc = bench_open("bench_render", o.dir, &c, &site);
+	if (rc) {
+		bench_corpus_free(&c);
+		return rc;
 	}
-	if (realpath(o.dir, dir) == NULL) {
-		fprintf(stderr, "bench_render: %s: %s\n", o.dir,
-			strerror(errno));
-		return EXIT_FAILURE;
-	}
-	if (bench_corpus_load(&c, dir))
-		goto out;
-	if (c.n == 0) {
-		fprintf(stderr, "bench_render: %s: no *.md files\n", dir);
-		goto out;
-	}
-	root = bench_parent(dir);
-	if (site_open(root, &site, &err)) {
-		fprintf(stderr, "bench_render: %s\n", err.msg);
-		goto out;
-	}
+	rc = EXIT_FAILURE;
 	if (render_create(o.templates, &r, &err)) {
 		fprintf(stderr, "bench_render: %s\n", err.msg);
 		goto out;
@@ -406,7 +387,6 @@ out:
 	S_items_free(&it);
 	render_free(r);
 	site_free(site);
-	free(root);
 	bench_corpus_free(&c);
 	return rc;
 }

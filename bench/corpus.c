@@ -11,7 +11,12 @@
 #include <unistd.h>
 
 #include "corpus.h"
+#include "notify/buf.h"
 #include "notify/result.h"
+#include "notify/site.h"
+
+/* A post the benchmarks load: far above any real one. */
+#define BENCH_POST_MAX (16 * 1024 * 1024)
 
 static int S_has_md_suffix(const char *name)
 {
@@ -28,46 +33,14 @@ static int S_sample_cmp(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
-/* Reads all of 'path' into a malloc'd buffer; 0 on success. */
-static int S_slurp(const char *path, char **data, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0;
-	size_t got = 0;
-
-	if (f == NULL)
-		return -1;
-	for (;;) {
-		size_t r;
-
-		if (got == cap) {
-			cap = cap ? cap * 2 : 16384;
-			buf = nt_xrealloc(buf, cap);
-		}
-		r = fread(buf + got, 1, cap - got, f);
-		got += r;
-		if (r == 0)
-			break;
-	}
-	if (ferror(f)) {
-		fclose(f);
-		free(buf);
-		return -1;
-	}
-	fclose(f);
-	*data = buf;
-	*len = got;
-	return 0;
-}
-
 static int S_corpus_add(struct corpus *c, const char *dir, const char *name)
 {
 	struct sample s;
+	struct nt_err err = {{0}};
 
 	s.path = nt_xasprintf("%s/%s", dir, name);
-	if (S_slurp(s.path, &s.data, &s.len) != 0) {
-		fprintf(stderr, "bench: %s: %s\n", s.path, strerror(errno));
+	if (nt_read_file(s.path, BENCH_POST_MAX, &s.data, &s.len, &err)) {
+		fprintf(stderr, "bench: %s\n", err.msg);
 		free(s.path);
 		return -1;
 	}
@@ -167,4 +140,34 @@ int bench_parse_number(const char *s, double *out)
 	errno = 0;
 	*out = strtod(s, &end);
 	return errno == 0 && end != s && *end == '\0' && *out > 0 ? 0 : -1;
+}
+
+int bench_open(const char *prog, const char *dir_arg, struct corpus *c,
+	       struct site **site)
+{
+	struct nt_err err = {{0}};
+	char dir[PATH_MAX];
+	char *root;
+	int rc;
+
+	if (access(dir_arg, F_OK) != 0) {
+		printf("%s: SKIP: no corpus at %s\n", prog, dir_arg);
+		return BENCH_EXIT_SKIP;
+	}
+	if (realpath(dir_arg, dir) == NULL) {
+		fprintf(stderr, "%s: %s: %s\n", prog, dir_arg, strerror(errno));
+		return 1;
+	}
+	if (bench_corpus_load(c, dir))
+		return 1;
+	if (c->n == 0) {
+		fprintf(stderr, "%s: %s: no *.md files\n", prog, dir);
+		return 1;
+	}
+	root = bench_parent(dir);
+	rc = site_open(root, site, &err) ? 1 : 0;
+	if (rc)
+		fprintf(stderr, "%s: %s\n", prog, err.msg);
+	free(root);
+	return rc;
 }

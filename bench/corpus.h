@@ -8,6 +8,12 @@
 
 #include <stddef.h>
 
+struct site;
+
+/* Exit statuses meson reads: 77 is "skipped". */
+#define BENCH_EXIT_SKIP 77
+#define BENCH_EXIT_USAGE 2
+
 struct sample {
 	char *path; /* POSTS_DIR/name.md: the name the parser sees */
 	char *data;
@@ -20,6 +26,12 @@ struct corpus {
 	size_t cap;
 	size_t bytes;
 };
+
+/* Loads the posts of 'dir_arg' and opens the site above them: 0, or
+ * BENCH_EXIT_SKIP (no such folder, said on stdout), or 1 after a message
+ * naming 'prog'.  On 0, *site is owned (site_free()). */
+int bench_open(const char *prog, const char *dir_arg, struct corpus *c,
+	       struct site **site);
 
 /* Loads every *.md of 'dir', sorted by name; 0, or -1 after a message. */
 int bench_corpus_load(struct corpus *c, const char *dir);

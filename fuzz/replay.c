@@ -17,54 +17,27 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "notify/buf.h"
 #include "notify/result.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Reads all of 'path'; 0 on success. */
-static int S_slurp(const char *path, uint8_t **data, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf = NULL;
-	size_t cap = 0;
-	size_t got = 0;
-	size_t r;
-
-	if (f == NULL)
-		return -1;
-	do {
-		if (got == cap) {
-			cap = cap ? cap * 2 : 4096;
-			buf = nt_xrealloc(buf, cap);
-		}
-		r = fread(buf + got, 1, cap - got, f);
-		got += r;
-	} while (r > 0);
-	if (ferror(f)) {
-		fclose(f);
-		free(buf);
-		return -1;
-	}
-	fclose(f);
-	*data = buf;
-	*len = got;
-	return 0;
-}
-
 static int S_replay_file(const char *path)
 {
-	uint8_t *data;
-	size_t len;
+	struct nt_err err = {{0}};
+	char *data = NULL;
+	size_t len = 0;
 
-	if (S_slurp(path, &data, &len) != 0) {
-		fprintf(stderr, "fuzz_replay: %s: %s\n", path, strerror(errno));
+	/* the cap of a replayed input: far above what libFuzzer makes */
+	if (nt_read_file(path, 64 * 1024 * 1024, &data, &len, &err)) {
+		fprintf(stderr, "fuzz_replay: %s\n", err.msg);
 		return -1;
 	}
 	printf("Running: %s\n", path);
 	fflush(stdout); /* so the name precedes any sanitizer report */
 	/* An exact-size copy, so ASan sees a read one past the end. */
 	data = nt_xrealloc(data, len ? len : 1);
-	LLVMFuzzerTestOneInput(data, len);
+	LLVMFuzzerTestOneInput((const uint8_t *)data, len);
 	free(data);
 	return 0;
 }

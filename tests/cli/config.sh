@@ -7,16 +7,7 @@ set -u
 notify=$1 root=$2
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-fails=0 passes=0
-
-check() { # name, 0 when it holds
-	if [ "$2" -eq 0 ]; then
-		passes=$((passes + 1))
-	else
-		fails=$((fails + 1))
-		echo "FAIL: $1"
-	fi
-}
+. "$root/tests/cli/lib.sh"
 
 "$notify" -c "$root/conf/notify.conf" check-config --no-secrets \
 	>"$tmp/out" 2>&1
@@ -74,5 +65,4 @@ check "the mailbox error names the channel and line" $?
 "$notify" -c "$tmp/none.conf" check-config >/dev/null 2>&1
 check "missing config gives 78" $(($? != 78))
 
-echo "$passes passed, $fails failed"
-test "$fails" -eq 0
+finish

@@ -8,16 +8,7 @@ site=$root/examples/site/_posts
 data=$root/tests/data/posts
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-fails=0 passes=0
-
-check() { # name, 0 when it holds
-	if [ "$2" -eq 0 ]; then
-		passes=$((passes + 1))
-	else
-		fails=$((fails + 1))
-		echo "FAIL: $1"
-	fi
-}
+. "$root/tests/cli/lib.sh"
 
 "$notify" parse --json "$site"/*.md >"$tmp/out" 2>"$tmp/err"
 check "example site parses" $?
@@ -80,5 +71,4 @@ check "bad config gives exit 78" $(($? != 78))
 grep -q 'bad.conf:1: unknown key' "$tmp/err"
 check "bad config error names file and line" $?
 
-echo "$passes passed, $fails failed"
-test "$fails" -eq 0
+finish

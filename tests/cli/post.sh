@@ -10,16 +10,7 @@ conf=$root/conf/notify.conf
 posts=$root/examples/site/_posts
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
-fails=0 passes=0
-
-check() { # name, 0 when it holds
-	if [ "$2" -eq 0 ]; then
-		passes=$((passes + 1))
-	else
-		fails=$((fails + 1))
-		echo "FAIL: $1"
-	fi
-}
+. "$root/tests/cli/lib.sh"
 
 post=$(ls "$posts"/*.md | head -1)
 (cd "$tmp" && "$notify" -c "$conf" --post "$post" --dry-run) \
@@ -67,5 +58,4 @@ NOTIFY_CONFIG=$tmp/none.conf "$notify" --post "$post" --dry-run \
 	>/dev/null 2>&1
 check "missing configuration: 78" $(($? != 78))
 
-echo "$passes passed, $fails failed"
-test "$fails" -eq 0
+finish
