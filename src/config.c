@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "notify/buf.h"
+#include "notify/net.h"
 #include "notify/post.h"
 
 /* Far above any post, far below what a batch could not hold in memory. */
@@ -448,49 +449,6 @@ static nt_rc S_filters(struct rd *r, const config_setting_t *root)
 	return rc ? rc : S_filter(r, g, &r->c->filter);
 }
 
-/* Is 'h' (n bytes) a dotted IPv4 address in 127.0.0.0/8? */
-static bool S_is_127(const char *h, size_t n)
-{
-	int parts = 0;
-	size_t i = 0;
-
-	if (n < 9 || strncmp(h, "127.", 4) != 0)
-		return false;
-	while (i < n) {
-		size_t d = 0;
-		int v = 0;
-
-		while (i + d < n && h[i + d] >= '0' && h[i + d] <= '9' && d < 3)
-			v = v * 10 + (h[i + d] - '0'), d++;
-		if (d == 0 || v > 255)
-			return false;
-		i += d;
-		parts++;
-		if (i < n && h[i++] != '.')
-			return false;
-	}
-	return parts == 4 && h[n - 1] != '.';
-}
-
-/* Is the host of 'url' (http:// or https://) exactly the loopback:
- * localhost, [::1] or 127.x.y.z?  User info ("127.1@evil.example") is
- * refused outright by S_web_url_ok(). */
-static bool S_loopback_url(const char *url)
-{
-	const char *h = strstr(url, "://");
-	size_t n;
-
-	if (h == NULL)
-		return false;
-	h += 3;
-	if (strncmp(h, "[::1]", 5) == 0)
-		return h[5] == '\0' || h[5] == ':' || h[5] == '/';
-	n = strcspn(h, ":/?#");
-	if (n == 9 && strncmp(h, "localhost", 9) == 0)
-		return true;
-	return S_is_127(h, n);
-}
-
 /* An http(s) URL with a host, no user info, nothing but URL characters. */
 static bool S_web_url_ok(const char *url)
 {
@@ -593,7 +551,7 @@ static nt_rc S_chan_matrix(struct rd *r, const config_setting_t *g,
 		return rc;
 	if (!S_web_url_ok(ch->homeserver) ||
 	    (strncmp(ch->homeserver, "https://", 8) != 0 && !ch->allow_http &&
-	     !S_loopback_url(ch->homeserver)))
+	     !net_url_is_loopback(ch->homeserver)))
 		return S_bad(r, config_setting_get_member(g, "homeserver"),
 			     "must be an https:// URL (http:// only to "
 			     "loopback or with allow_http = true)");
@@ -601,12 +559,6 @@ static nt_rc S_chan_matrix(struct rd *r, const config_setting_t *g,
 		return S_bad(r, config_setting_get_member(g, "room"),
 			     "must be a room alias (#name:server) or id (!id)");
 	return NT_OK;
-}
-
-static bool S_loopback_host(const char *h)
-{
-	return strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0 ||
-	       S_is_127(h, strlen(h));
 }
 
 static bool S_is_address(const char *a)
@@ -670,7 +622,7 @@ static nt_rc S_chan_smtp(struct rd *r, const config_setting_t *g,
 			       "together",
 			       r->c->path, ch->line);
 	if (ch->username && ch->starttls != STARTTLS_REQUIRED &&
-	    !S_loopback_host(ch->host))
+	    !net_host_is_loopback(ch->host, strlen(ch->host)))
 		return nt_fail(r->err, NT_ECONFIG,
 			       "%s:%d: AUTH needs starttls = \"required\" "
 			       "unless the host is loopback",

@@ -1,4 +1,5 @@
 #include "notify/http.h"
+#include "notify/net.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -65,24 +66,13 @@ static size_t S_write(char *data, size_t size, size_t nmemb, void *ctx)
 	return n;
 }
 
-static bool S_loopback(const char *url)
-{
-	const char *h = strstr(url, "://");
-
-	if (h == NULL)
-		return false;
-	h += 3;
-	return strncmp(h, "127.", 4) == 0 || strncmp(h, "[::1]", 5) == 0 ||
-	       (strncmp(h, "localhost", 9) == 0 && strchr(":/", h[9]));
-}
-
 static nt_rc S_check_url(const struct http_req *req, const char *where,
 			 struct nt_err *err)
 {
 	if (strncmp(req->url, "https://", 8) == 0)
 		return NT_OK;
 	if (strncmp(req->url, "http://", 7) == 0 &&
-	    (req->allow_http || S_loopback(req->url)))
+	    (req->allow_http || net_url_is_loopback(req->url)))
 		return NT_OK;
 	return nt_fail(err, NT_EPERM,
 		       "%s: only https:// (http:// to loopback or with "

@@ -41,6 +41,7 @@
 #include <libesmtp.h>
 
 #include "notify/log.h"
+#include "notify/net.h"
 
 #define SMTP_MAX_TIMEOUT_S 3600	 /* seconds; more is a configuration typo */
 #define SMTP_HOST_MAX 253	 /* bytes in a DNS name */
@@ -128,15 +129,6 @@ static bool S_is_ipv4(const char *h)
 	return inet_pton(AF_INET, h, &a) == 1;
 }
 
-static bool S_is_loopback(const char *h)
-{
-	struct in_addr a;
-
-	if (strcasecmp(h, "localhost") == 0 || strcasecmp(h, "localhost.") == 0)
-		return true;
-	return inet_pton(AF_INET, h, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
-}
-
 /* A bare address that cannot break out of "MAIL FROM:<%s>". */
 static bool S_valid_addr(const char *a)
 {
@@ -177,7 +169,8 @@ static nt_rc S_check_opts(const struct smtp_opts *o, struct nt_err *err)
 	if (o->username[0] == '\0' || o->password == NULL)
 		return nt_fail(err, NT_EINVAL,
 			       "smtp: AUTH needs a username and a password");
-	if (o->starttls != STARTTLS_REQUIRED && !S_is_loopback(o->host))
+	if (o->starttls != STARTTLS_REQUIRED &&
+	    !net_host_is_loopback(o->host, strlen(o->host)))
 		return nt_fail(err, NT_EPERM,
 			       "smtp %s: AUTH only goes over TLS: set starttls "
 			       "to required (or use a loopback relay)",

@@ -69,12 +69,6 @@ nt_rc chan_matrix_render(const struct chan_conf *ch, const struct chan_env *env,
 /* How long a Matrix send may take: the spec sets no client timeout. */
 #define MATRIX_TOTAL_MS 20000
 
-/* Percent-encodes a path segment ('#' and ':' of an alias included). */
-static char *S_escape(struct http *h, const char *s)
-{
-	(void)h;
-	return http_escape(s);
-}
 static nt_rc S_call(const struct chan_conf *ch, struct chan_send_env *env,
 		    const char *method, const char *path, const char *body,
 		    size_t len, struct http_resp *resp, struct nt_err *err)
@@ -157,7 +151,7 @@ static char *S_room_id(const struct chan_conf *ch, struct chan_send_env *env,
 		free(key);
 		return id;
 	}
-	esc = S_escape(env->http, ch->room);
+	esc = http_escape(ch->room);
 	path = nt_xasprintf("_matrix/client/v3/directory/room/%s", esc);
 	rc = S_call(ch, env, "GET", path, NULL, 0, &resp, &err);
 	free(esc);
@@ -185,7 +179,7 @@ static char *S_room_id(const struct chan_conf *ch, struct chan_send_env *env,
 static bool S_join(const struct chan_conf *ch, struct chan_send_env *env,
 		   struct chan_outcome *out)
 {
-	char *esc = S_escape(env->http, ch->room);
+	char *esc = http_escape(ch->room);
 	char *path = nt_xasprintf("_matrix/client/v3/join/%s", esc);
 	struct http_resp resp;
 	struct nt_err err = {{0}};
@@ -209,7 +203,7 @@ static bool S_put(const struct chan_conf *ch, struct chan_send_env *env,
 		  const char *room, int64_t row_id, const char *payload,
 		  size_t len, struct chan_outcome *out)
 {
-	char *esc = S_escape(env->http, room);
+	char *esc = http_escape(room);
 	/* txnId from the row id: a retry after a lost answer, even after
 	 * kill -9, is a retransmission, not a second message */
 	char *path = nt_xasprintf(
