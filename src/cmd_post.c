@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "notify/alert.h"
+#include "notify/announce.h"
 #include "notify/chan.h"
 #include "notify/dispatch.h"
 #include "notify/filter.h"
@@ -155,84 +156,7 @@ static time_t S_now(void)
 	return time(NULL);
 }
 
-/* Where rendered messages go: printed (--dry-run) or queued. 'key' is
- * the post id, or a digest's key; 'covered' the posts it announces. */
-struct sink {
-	nt_rc (*put)(struct sink *s, const struct chan_conf *ch,
-		     const char *key, struct chan_msgs *msgs,
-		     json_object *const *covered, size_t n_covered,
-		     struct nt_err *err);
-};
-
-static const char *S_id(json_object *alert)
-{
-	return json_object_get_string(json_object_object_get(alert, "id"));
-}
-
-/* Renders the posts that pass the channel's filters: one message each,
- * or one digest past the channel's threshold. */
-static nt_rc S_channel(const struct cli_ctx *ctx, struct render *r,
-		       const struct chan_conf *ch, const struct loaded *l,
-		       struct sink *sink, struct nt_err *err)
-{
-	const char *locale = ch->locale ? ch->locale
-			     : config_site_locale(ctx->cfg)
-				     ? config_site_locale(ctx->cfg)
-				     : l->site_locale[0];
-	struct chan_env env = {r, render_locale(locale), S_now()};
-	struct alert_view_opts vo = {env.locale,
-				     config_max_key_points(ctx->cfg)};
-	int threshold = ch->digest_threshold > 0
-				? ch->digest_threshold
-				: config_digest_threshold(ctx->cfg);
-	json_object *views[POST_MAX_ARGS];
-	json_object *alerts[POST_MAX_ARGS];
-	struct chan_msgs msgs = {0};
-	size_t n = 0;
-	nt_rc rc = NT_OK;
-
-	for (size_t i = 0; i < l->n; i++) {
-		const char *why = NULL;
-
-		if (!filter_match(config_filter(ctx->cfg), &ch->filter,
-				  l->alerts[i], &why)) {
-			printf("--- %s (%s) skips ", ch->name,
-			       config_chan_type_name(ch->type));
-			S_print_safe(S_id(l->alerts[i]));
-			printf(": %s\n", why);
-			continue;
-		}
-		alerts[n] = l->alerts[i];
-		views[n++] = alert_view(l->alerts[i], &vo);
-	}
-	if (n > (size_t)threshold) {
-		json_object *d = alert_digest_view(views, n);
-		struct chan_item it = {NULL, d, true};
-		char *key = nt_xasprintf("digest-%zu-%s", n, S_id(alerts[0]));
-
-		rc = chan_render(ch, &env, &it, &msgs, err);
-		if (rc == NT_OK)
-			rc = sink->put(sink, ch, key, &msgs, alerts, n, err);
-		free(key);
-		json_object_put(d);
-	} else {
-		for (size_t i = 0; i < n && rc == NT_OK; i++) {
-			struct chan_item it = {alerts[i], views[i], false};
-
-			rc = chan_render(ch, &env, &it, &msgs, err);
-			if (rc == NT_OK)
-				rc = sink->put(sink, ch, S_id(alerts[i]), &msgs,
-					       &alerts[i], 1, err);
-			chan_msgs_clear(&msgs);
-		}
-	}
-	chan_msgs_clear(&msgs);
-	for (size_t i = 0; i < n; i++)
-		json_object_put(views[i]);
-	return rc;
-}
-
-static nt_rc S_print_put(struct sink *s, const struct chan_conf *ch,
+static nt_rc S_print_put(struct announce_sink *s, const struct chan_conf *ch,
 			 const char *key, struct chan_msgs *msgs,
 			 json_object *const *covered, size_t n_covered,
 			 struct nt_err *err)
@@ -242,39 +166,30 @@ static nt_rc S_print_put(struct sink *s, const struct chan_conf *ch,
 	return NT_OK;
 }
 
-static bool S_selected(const struct post_args *a, const struct chan_conf *ch)
+static void S_print_skip(struct announce_sink *s, const struct chan_conf *ch,
+			 json_object *alert, const char *why)
 {
-	bool named = false;
-
-	for (size_t k = 0; k < a->n_chans; k++)
-		named = named || strcmp(a->chans[k], ch->name) == 0;
-	/* a disabled channel renders only when named */
-	return a->n_chans == 0 ? ch->enabled : named;
+	(void)s;
+	printf("--- %s (%s) skips ", ch->name, config_chan_type_name(ch->type));
+	S_print_safe(
+		json_object_get_string(json_object_object_get(alert, "id")));
+	printf(": %s\n", why);
 }
 
-/* Renders every selected channel into 'sink'. */
 static nt_rc S_render_all(const struct cli_ctx *ctx, const struct post_args *a,
-			  const struct loaded *l, struct sink *sink,
+			  const struct loaded *l, struct announce_sink *sink,
 			  struct nt_err *err)
 {
-	struct render *r = NULL;
-	nt_rc rc = render_create(config_templates_dir(ctx->cfg), &r, err);
+	struct announce_sel sel = {a->chans, a->n_chans};
 
-	for (size_t i = 0; rc == NT_OK && i < config_n_channels(ctx->cfg);
-	     i++) {
-		const struct chan_conf *ch = config_channel(ctx->cfg, i);
-
-		if (S_selected(a, ch))
-			rc = S_channel(ctx, r, ch, l, sink, err);
-	}
-	render_free(r);
-	return rc;
+	return announce_render(ctx->cfg, l->alerts, l->n, l->site_locale[0],
+			       &sel, S_now(), sink, err);
 }
 
 static int S_dry_run(const struct cli_ctx *ctx, const struct post_args *a,
 		     const struct loaded *l)
 {
-	struct sink sink = {S_print_put};
+	struct announce_sink sink = {S_print_put, S_print_skip};
 	struct nt_err err = {{0}};
 	nt_rc rc = S_render_all(ctx, a, l, &sink, &err);
 
@@ -284,85 +199,6 @@ static int S_dry_run(const struct cli_ctx *ctx, const struct post_args *a,
 }
 
 /* ---- sending ------------------------------------------------------ */
-
-/* The rows of one post (or digest), across channels: enqueued in one
- * transaction, so that a post is seen only with all its rows. */
-struct bucket {
-	char *key;
-	struct dlv_new *rows;
-	size_t n;
-	char **covered; /* the posts a digest announces, marked seen */
-	size_t n_covered;
-	bool skip; /* delivered already, and no --force */
-};
-
-struct send_sink {
-	struct sink base;
-	struct store *st;
-	bool force;
-	struct bucket *b;
-	size_t n;
-	struct chan_msgs keep; /* owns the payloads the rows point into */
-};
-
-static struct bucket *S_bucket(struct send_sink *ss, const char *key)
-{
-	struct bucket *b;
-
-	for (size_t i = 0; i < ss->n; i++)
-		if (strcmp(ss->b[i].key, key) == 0)
-			return &ss->b[i];
-	ss->b = nt_xrealloc(ss->b, (ss->n + 1) * sizeof(*ss->b));
-	b = &ss->b[ss->n++];
-	memset(b, 0, sizeof(*b));
-	b->key = nt_xstrdup(key);
-	return b;
-}
-
-static nt_rc S_queue_put(struct sink *s, const struct chan_conf *ch,
-			 const char *key, struct chan_msgs *msgs,
-			 json_object *const *covered, size_t n_covered,
-			 struct nt_err *err)
-{
-	struct send_sink *ss = (struct send_sink *)s;
-	struct bucket *b = S_bucket(ss, key);
-
-	(void)err;
-	for (size_t i = 0; i < n_covered && n_covered > 1; i++) {
-		b->covered = nt_xrealloc(b->covered,
-					 (b->n_covered + 1) * sizeof(char *));
-		b->covered[b->n_covered++] = nt_xstrdup(S_id(covered[i]));
-	}
-	for (size_t i = 0; i < msgs->n; i++) {
-		struct chan_msg *m = &msgs->v[i];
-
-		b->rows = nt_xrealloc(b->rows, (b->n + 1) * sizeof(*b->rows));
-		b->rows[b->n++] = (struct dlv_new){ch->name, m->recipient,
-						   m->body, m->len, m->type};
-	}
-	/* the rows borrow the messages: keep them until enqueued */
-	ss->keep.v = nt_xrealloc(ss->keep.v,
-				 (ss->keep.n + msgs->n) * sizeof(*msgs->v));
-	memcpy(ss->keep.v + ss->keep.n, msgs->v, msgs->n * sizeof(*msgs->v));
-	ss->keep.n += msgs->n;
-	free(msgs->v);
-	msgs->v = NULL;
-	msgs->n = 0;
-	return NT_OK;
-}
-
-static void S_sink_free(struct send_sink *ss)
-{
-	for (size_t i = 0; i < ss->n; i++) {
-		for (size_t k = 0; k < ss->b[i].n_covered; k++)
-			free(ss->b[i].covered[k]);
-		free(ss->b[i].covered);
-		free(ss->b[i].rows);
-		free(ss->b[i].key);
-	}
-	free(ss->b);
-	chan_msgs_clear(&ss->keep);
-}
 
 /* Nothing was queued for 'key': say so when it was all sent before. */
 static void S_say_delivered(struct store *st, const char *key)
@@ -376,28 +212,23 @@ static void S_say_delivered(struct store *st, const char *key)
 		       key);
 }
 
-static nt_rc S_enqueue(struct send_sink *ss, int64_t now, struct nt_err *err)
+/* Every post (or digest) with all its rows, in one transaction. */
+static nt_rc S_enqueue(struct store *st, struct announce_queue *q, bool force,
+		       int64_t now, struct nt_err *err)
 {
-	for (size_t i = 0; i < ss->n; i++) {
-		struct bucket *b = &ss->b[i];
-		size_t added = 0;
-		nt_rc rc;
+	size_t n = 0;
+	const struct store_item *items = announce_queue_items(q, &n);
+	struct store_batch b = {.items = items, .n_items = n};
+	size_t *added = nt_xcalloc(n + 1, sizeof(*added));
+	nt_rc rc = store_commit_batch(st, &b, now, force, added, err);
 
-		for (size_t k = 0; k < b->n_covered; k++) {
-			rc = store_mark_seen(ss->st, b->covered[k], now, err);
-			if (rc)
-				return rc;
-		}
-		/* idempotent: a (post, channel, recipient) queued before
-		 * adds nothing, so a new channel still gets the post */
-		rc = store_enqueue(ss->st, b->key, b->rows, b->n, now,
-				   ss->force, &added, err);
-		if (rc)
-			return rc;
-		if (added == 0)
-			S_say_delivered(ss->st, b->key);
-	}
-	return NT_OK;
+	/* idempotent: a (post, channel, recipient) queued before adds
+	 * nothing, so a new channel still gets the post */
+	for (size_t i = 0; rc == NT_OK && i < n; i++)
+		if (added[i] == 0)
+			S_say_delivered(st, items[i].post_id);
+	free(added);
+	return rc;
 }
 
 /* What each row came to, for the closing lines and the exit status. */
@@ -434,12 +265,14 @@ static void S_report(void *ctx, const struct dlv *row,
 }
 
 /* Earliest retry of the rows just queued, or -1. */
-static int64_t S_next_due(struct send_sink *ss)
+static int64_t S_next_due(struct store *st, struct announce_queue *q)
 {
 	int64_t best = -1;
+	size_t n = 0;
+	const struct store_item *items = announce_queue_items(q, &n);
 
-	for (size_t i = 0; i < ss->n; i++) {
-		int64_t t = store_next_due(ss->st, ss->b[i].key);
+	for (size_t i = 0; i < n; i++) {
+		int64_t t = store_next_due(st, items[i].post_id);
 
 		if (t >= 0 && (best < 0 || t < best))
 			best = t;
@@ -449,10 +282,11 @@ static int64_t S_next_due(struct send_sink *ss)
 
 /* Sends what is due; a retry due within delivery.inline_retry is waited
  * for here, later ones are left to `notify watch` or `notify scan`. */
-static nt_rc S_deliver(const struct cli_ctx *ctx, struct send_sink *ss,
-		       struct results *res, struct nt_err *err)
+static nt_rc S_deliver(const struct cli_ctx *ctx, struct store *st,
+		       struct announce_queue *q, struct results *res,
+		       struct nt_err *err)
 {
-	struct dispatch *d = dispatch_create(ctx->cfg, ss->st);
+	struct dispatch *d = dispatch_create(ctx->cfg, st);
 	int64_t start = (int64_t)time(NULL);
 	nt_rc rc;
 
@@ -464,7 +298,7 @@ static nt_rc S_deliver(const struct cli_ctx *ctx, struct send_sink *ss,
 		res->sent += round.sent;
 		res->failed += round.failed;
 		res->temp = round.temp ? round.temp : res->temp;
-		next = S_next_due(ss);
+		next = S_next_due(st, q);
 		if (rc || next < 0 || rounds >= 100 ||
 		    next > start + config_inline_retry(ctx->cfg))
 			break;
@@ -479,7 +313,8 @@ static nt_rc S_deliver(const struct cli_ctx *ctx, struct send_sink *ss,
 static int S_send(const struct cli_ctx *ctx, const struct post_args *a,
 		  const struct loaded *l)
 {
-	struct send_sink ss = {.base = {S_queue_put}, .force = a->force};
+	struct announce_queue q;
+	struct store *st = NULL;
 	struct results res = {0};
 	struct nt_err err = {{0}};
 	const char *path = config_state(ctx->cfg);
@@ -490,15 +325,17 @@ static int S_send(const struct cli_ctx *ctx, const struct post_args *a,
 			  config_path(ctx->cfg));
 		return cli_exit_code(NT_ECONFIG);
 	}
-	rc = store_open(path, &ss.st, &err);
+	announce_queue_init(&q);
+	q.base.skip = S_print_skip;
+	rc = store_open(path, &st, &err);
 	if (rc == NT_OK)
-		rc = S_render_all(ctx, a, l, &ss.base, &err);
+		rc = S_render_all(ctx, a, l, &q.base, &err);
 	if (rc == NT_OK)
-		rc = S_enqueue(&ss, (int64_t)time(NULL), &err);
+		rc = S_enqueue(st, &q, a->force, (int64_t)time(NULL), &err);
 	if (rc == NT_OK)
-		rc = S_deliver(ctx, &ss, &res, &err);
-	S_sink_free(&ss);
-	store_close(ss.st);
+		rc = S_deliver(ctx, st, &q, &res, &err);
+	announce_queue_free(&q);
+	store_close(st);
 	if (rc) {
 		log_warnx("%s", err.msg);
 		return cli_exit_code(rc);

@@ -21,7 +21,9 @@
 #define DEFAULT_LEASE 120	   /* s a claimed delivery stays its sender's */
 #define DEFAULT_DIGEST_THRESHOLD 6 /* posts in one batch */
 #define DEFAULT_MAX_KEY_POINTS 5
-#ifndef NOTIFY_TEMPLATES_DIR /* set by meson to the installed folder */
+#define DEFAULT_FETCH_INTERVAL 300 /* s between fetches of watch.remote */
+#define DEFAULT_SETTLE_MS 1500	   /* ms a new file must stay unchanged */
+#ifndef NOTIFY_TEMPLATES_DIR	   /* set by meson to the installed folder */
 #define NOTIFY_TEMPLATES_DIR "/usr/local/share/notify/templates"
 #endif
 
@@ -31,6 +33,7 @@ struct config {
 	const char *repo, *url, *locale, *posts_dir, *state, *templates;
 	int max_key_points, digest_threshold;
 	long max_age, inline_retry, lease;
+	struct watch_conf watch;
 	struct chan_filter filter;
 	struct chan_conf *chans;
 	size_t n_chans;
@@ -345,9 +348,10 @@ static nt_rc S_watch(struct rd *r, const config_setting_t *root)
 	static const char *const keys[] = {"mode",	"fetch_interval",
 					   "settle_ms", "remote",
 					   "branch",	NULL};
+	/* in the order of enum watch_mode */
 	static const char *const modes[] = {"auto", "git", "dir", NULL};
-	int mode = 0, n = 0;
-	const char *s = NULL;
+	struct watch_conf *w = &r->c->watch;
+	int mode = (int)w->mode;
 	nt_rc rc;
 	config_setting_t *g = S_group(r, root, "watch", &rc);
 
@@ -357,13 +361,15 @@ static nt_rc S_watch(struct rd *r, const config_setting_t *root)
 	if (rc == NT_OK)
 		rc = S_enum(r, g, "mode", modes, &mode);
 	if (rc == NT_OK)
-		rc = S_int(r, g, "fetch_interval", 0, 86400, &n);
+		rc = S_int(r, g, "fetch_interval", 0, 86400,
+			   &w->fetch_interval);
 	if (rc == NT_OK)
-		rc = S_int(r, g, "settle_ms", 0, 60000, &n);
+		rc = S_int(r, g, "settle_ms", 0, 60000, &w->settle_ms);
 	if (rc == NT_OK)
-		rc = S_str(r, g, "remote", &s);
+		rc = S_str(r, g, "remote", &w->remote);
 	if (rc == NT_OK)
-		rc = S_str(r, g, "branch", &s);
+		rc = S_str(r, g, "branch", &w->branch);
+	w->mode = (enum watch_mode)mode;
 	return rc;
 }
 
@@ -872,6 +878,8 @@ nt_rc config_load(const char *path, bool check_secrets, struct config **out,
 	c->lease = DEFAULT_LEASE;
 	c->digest_threshold = DEFAULT_DIGEST_THRESHOLD;
 	c->max_key_points = DEFAULT_MAX_KEY_POINTS;
+	c->watch = (struct watch_conf){WATCH_AUTO, DEFAULT_FETCH_INTERVAL,
+				       DEFAULT_SETTLE_MS, NULL, NULL};
 	c->filter = (struct chan_filter){S_empty_list, S_empty_list,
 					 S_empty_list, false, 1};
 	if (stat(path, &st) != 0) {
@@ -942,6 +950,11 @@ const char *config_state(const struct config *c)
 const char *config_templates_dir(const struct config *c)
 {
 	return c->templates ? c->templates : NOTIFY_TEMPLATES_DIR;
+}
+
+const struct watch_conf *config_watch(const struct config *c)
+{
+	return &c->watch;
 }
 
 int config_max_key_points(const struct config *c)

@@ -64,7 +64,8 @@ static bool S_digits(const char **s, int n, int *v)
  * ( Z, +HH:MM, +HHMM, -HH): the forms Jekyll accepts. */
 static bool S_parse_date(struct post *p, const char *s)
 {
-	int hh = 0, mi = 0, ss = 0, zh, zm;
+	int hh = 0, mi = 0, ss = 0, zh = 0, zm = 0, sign = 1;
+	bool zone = false;
 
 	if (!S_digits(&s, 4, &p->year) || *s++ != '-' ||
 	    !S_digits(&s, 2, &p->month) || *s++ != '-' ||
@@ -86,8 +87,10 @@ static bool S_parse_date(struct post *p, const char *s)
 			s++;
 		if (*s == 'Z' || *s == 'z') {
 			s++;
+			zone = true;
 		} else if (*s == '+' || *s == '-') {
-			s++;
+			sign = *s++ == '-' ? -1 : 1;
+			zone = true;
 			if (!S_digits(&s, 2, &zh) || zh > 14)
 				return false;
 			if (*s == ':')
@@ -101,6 +104,8 @@ static bool S_parse_date(struct post *p, const char *s)
 	p->hour = hh;
 	p->min = mi;
 	p->sec = ss;
+	p->has_zone = zone;
+	p->zone_min = sign * (zh * 60 + zm);
 	snprintf(p->date, sizeof(p->date), "%04d-%02d-%02d", p->year, p->month,
 		 p->day);
 	return true;

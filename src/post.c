@@ -251,6 +251,12 @@ void post_datetime(const struct post *p, int *year, int *month, int *day,
 	*sec = p->sec;
 }
 
+bool post_zone(const struct post *p, int *minutes_east)
+{
+	*minutes_east = p->has_zone ? p->zone_min : 0;
+	return p->has_zone;
+}
+
 const char *post_permalink(const struct post *p)
 {
 	return p->permalink;

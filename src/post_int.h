@@ -12,6 +12,8 @@ struct post {
 	char *title;
 	char date[11];
 	int year, month, day, hour, min, sec;
+	bool has_zone; /* the date named its offset from UTC */
+	int zone_min;  /* that offset, minutes east of UTC */
 	char *permalink;
 	bool published;
 	struct nt_strv tags;

@@ -59,6 +59,12 @@ static const char *const S_migrations[] = {
 	"  key TEXT PRIMARY KEY NOT NULL,"
 	"  value TEXT NOT NULL"
 	");",
+	/* Version 2, posts held until their date (future: false). */
+	"CREATE TABLE held ("
+	"  post_id TEXT PRIMARY KEY NOT NULL,"
+	"  path TEXT NOT NULL,"
+	"  due_at INTEGER NOT NULL"
+	");",
 };
 _Static_assert(sizeof(S_migrations) / sizeof(S_migrations[0]) ==
 		       STORE_SCHEMA_VERSION,
@@ -97,6 +103,10 @@ enum q {
 	Q_KV_GET,
 	Q_KV_SET,
 	Q_KV_DEL,
+	Q_HOLD,
+	Q_UNHOLD,
+	Q_HELD_DUE,
+	Q_HELD_NEXT,
 	Q_COUNT
 };
 
@@ -150,6 +160,13 @@ static const char *const S_sql[Q_COUNT] = {
 	[Q_KV_SET] = "INSERT INTO kv (key, value) VALUES (?1, ?2) "
 		     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[Q_KV_DEL] = "DELETE FROM kv WHERE key = ?1",
+	[Q_HOLD] = "INSERT INTO held (post_id, path, due_at) "
+		   "VALUES (?1, ?2, ?3) ON CONFLICT (post_id) DO UPDATE "
+		   "SET path = excluded.path, due_at = excluded.due_at",
+	[Q_UNHOLD] = "DELETE FROM held WHERE post_id = ?1",
+	[Q_HELD_DUE] = "SELECT post_id, path, due_at FROM held "
+		       "WHERE due_at <= ?1 ORDER BY due_at, post_id",
+	[Q_HELD_NEXT] = "SELECT min(due_at) FROM held",
 };
 
 static const char *const S_state_names[] = {
@@ -603,38 +620,128 @@ static nt_rc S_check_rows(struct store *st, const char *post_id,
 	return NT_OK;
 }
 
-nt_rc store_enqueue(struct store *st, const char *post_id,
-		    const struct dlv_new *rows, size_t n, int64_t now,
-		    bool force, size_t *added, struct nt_err *err)
+/* Rows of one item, in the open transaction; *added counts fresh rows. */
+static nt_rc S_item_add(struct store *st, const struct store_item *it,
+			int64_t now, bool force, size_t *added,
+			struct nt_err *err)
 {
-	size_t count = 0;
-	nt_rc rc = S_check_rows(st, post_id, rows, n, err);
+	nt_rc rc = S_seen_add(st, it->post_id, now, "enqueue", err);
+
+	for (size_t i = 0; i < it->n_covered && rc == NT_OK; i++)
+		rc = S_seen_add(st, it->covered[i], now, "enqueue", err);
+	for (size_t i = 0; i < it->n && rc == NT_OK; i++) {
+		bool fresh = false, gone = false;
+
+		rc = S_dlv_add(st, it->post_id, &it->rows[i], now, &fresh, err);
+		/* afresh = a new row, hence a new id and a new txnId */
+		if (rc == NT_OK && !fresh && force)
+			rc = S_dlv_drop(st, it->post_id, &it->rows[i], now,
+					&gone, err);
+		if (rc == NT_OK && gone)
+			rc = S_dlv_add(st, it->post_id, &it->rows[i], now,
+				       &fresh, err);
+		*added += fresh;
+	}
+	return rc;
+}
+
+static nt_rc S_post_id_run(struct store *st, enum q q, const char *post_id,
+			   const char *path, int64_t t, const char *what,
+			   struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, q);
+	nt_rc rc = NT_OK;
+
+	if (s == NULL || sqlite3_bind_text(s, 1, post_id, -1, SQLITE_STATIC) ||
+	    (path && (sqlite3_bind_text(s, 2, path, -1, SQLITE_STATIC) ||
+		      sqlite3_bind_int64(s, 3, t))) ||
+	    sqlite3_step(s) != SQLITE_DONE)
+		rc = S_fail(st, what, err);
+	S_done(s);
+	return rc;
+}
+
+static nt_rc S_check_batch(struct store *st, const struct store_batch *b,
+			   struct nt_err *err)
+{
+	nt_rc rc = NT_OK;
+
+	for (size_t i = 0; i < b->n_items && rc == NT_OK; i++)
+		rc = S_check_rows(st, b->items[i].post_id, b->items[i].rows,
+				  b->items[i].n, err);
+	for (size_t i = 0; i < b->n_seen && rc == NT_OK; i++)
+		if (b->seen[i] == NULL)
+			rc = nt_fail(err, NT_EINVAL,
+				     "%s: mark seen: no post id", st->path);
+	for (size_t i = 0; i < b->n_holds && rc == NT_OK; i++)
+		if (b->holds[i].post_id == NULL || b->holds[i].path == NULL)
+			rc = nt_fail(err, NT_EINVAL, "%s: hold: no post id",
+				     st->path);
+	return rc;
+}
+
+nt_rc store_commit_batch(struct store *st, const struct store_batch *b,
+			 int64_t now, bool force, size_t *added,
+			 struct nt_err *err)
+{
+	nt_rc rc = S_check_batch(st, b, err);
 
 	if (rc == NT_OK)
 		rc = S_begin(st, "enqueue", err);
 	if (rc)
 		return rc;
-	rc = S_seen_add(st, post_id, now, "enqueue", err);
-	for (size_t i = 0; i < n && rc == NT_OK; i++) {
-		bool fresh = false, gone = false;
+	for (size_t i = 0; i < b->n_items && rc == NT_OK; i++) {
+		size_t fresh = 0;
 
-		rc = S_dlv_add(st, post_id, &rows[i], now, &fresh, err);
-		/* afresh = a new row, hence a new id and a new txnId */
-		if (rc == NT_OK && !fresh && force)
-			rc = S_dlv_drop(st, post_id, &rows[i], now, &gone, err);
-		if (rc == NT_OK && gone)
-			rc = S_dlv_add(st, post_id, &rows[i], now, &fresh, err);
-		count += fresh;
+		rc = S_item_add(st, &b->items[i], now, force, &fresh, err);
+		if (rc == NT_OK)
+			rc = S_post_id_run(st, Q_UNHOLD, b->items[i].post_id,
+					   NULL, 0, "unhold", err);
+		if (added)
+			added[i] = fresh;
+	}
+	for (size_t i = 0; i < b->n_seen && rc == NT_OK; i++) {
+		rc = S_seen_add(st, b->seen[i], now, "mark seen", err);
+		if (rc == NT_OK)
+			rc = S_post_id_run(st, Q_UNHOLD, b->seen[i], NULL, 0,
+					   "unhold", err);
+	}
+	for (size_t i = 0; i < b->n_holds && rc == NT_OK; i++)
+		rc = S_post_id_run(st, Q_HOLD, b->holds[i].post_id,
+				   b->holds[i].path, b->holds[i].due_at, "hold",
+				   err);
+	for (size_t i = 0; i < b->n_unholds && rc == NT_OK; i++)
+		rc = S_post_id_run(st, Q_UNHOLD, b->unholds[i], NULL, 0,
+				   "unhold", err);
+	if (rc == NT_OK && b->kv_key) {
+		sqlite3_stmt *s = S_stmt(st, Q_KV_SET);
+
+		if (s == NULL ||
+		    sqlite3_bind_text(s, 1, b->kv_key, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_text(s, 2, b->kv_value, -1, SQLITE_STATIC) ||
+		    sqlite3_step(s) != SQLITE_DONE)
+			rc = S_fail(st, "kv set", err);
+		S_done(s);
 	}
 	if (rc == NT_OK)
 		rc = S_commit(st, "enqueue", err);
-	if (rc) {
+	if (rc)
 		S_rollback(st);
-		return rc;
-	}
-	if (added)
+	return rc;
+}
+
+nt_rc store_enqueue(struct store *st, const char *post_id,
+		    const struct dlv_new *rows, size_t n, int64_t now,
+		    bool force, size_t *added, struct nt_err *err)
+{
+	struct store_item it = {post_id, rows, n, NULL, 0};
+	struct store_batch b = {.items = &it, .n_items = 1};
+	size_t count = 0;
+	nt_rc rc = store_commit_batch(st, &b, now, force, &count, err);
+
+	if (rc == NT_OK && added)
 		*added = count;
-	return NT_OK;
+	return rc;
 }
 
 nt_rc store_mark_seen(struct store *st, const char *post_id, int64_t now,
@@ -1013,4 +1120,43 @@ nt_rc store_kv_set(struct store *st, const char *key, const char *value,
 		rc = S_fail(st, "kv set", err);
 	S_done(s);
 	return rc;
+}
+
+/* ---- held posts ---------------------------------------------------- */
+
+nt_rc store_held_due(struct store *st, int64_t now,
+		     void (*fn)(void *ctx, const char *post_id,
+				const char *path, int64_t due_at),
+		     void *ctx, struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_HELD_DUE);
+	nt_rc rc = NT_OK;
+	int r = SQLITE_MISUSE;
+
+	if (s && sqlite3_bind_int64(s, 1, now) == 0)
+		while ((r = sqlite3_step(s)) == SQLITE_ROW)
+			fn(ctx, (const char *)sqlite3_column_text(s, 0),
+			   (const char *)sqlite3_column_text(s, 1),
+			   sqlite3_column_int64(s, 2));
+	if (r != SQLITE_DONE)
+		rc = S_fail(st, "held posts", err);
+	S_done(s);
+	return rc;
+}
+
+int64_t store_held_next(struct store *st)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_HELD_NEXT);
+	int64_t t = -1;
+	struct nt_err err;
+
+	if (s && sqlite3_step(s) == SQLITE_ROW) {
+		if (sqlite3_column_type(s, 0) != SQLITE_NULL)
+			t = sqlite3_column_int64(s, 0);
+	} else {
+		S_fail(st, "held posts", &err);
+		log_warnx("%s", err.msg);
+	}
+	S_done(s);
+	return t;
 }

@@ -36,6 +36,18 @@ struct chan_filter {
 	int skip_without_key_points;
 };
 
+enum watch_mode { WATCH_AUTO, WATCH_GIT, WATCH_DIR };
+
+/* The `watch` group: how new posts are found.  Strings are borrowed
+ * from the config like the rest. */
+struct watch_conf {
+	enum watch_mode mode; /* auto: git when site.repo is a work tree */
+	int fetch_interval;   /* s between fetches; 0: never */
+	int settle_ms;	      /* dir mode: quiet time before a file is read */
+	const char *remote;   /* NULL: no fetch */
+	const char *branch;   /* NULL: the branch HEAD points to */
+};
+
 /* One channel, as configured.  Every string is borrowed from the config
  * (valid until config_free()); a key that is not set is NULL (strings),
  * false or its documented default.  *_file paths are absolute. */
@@ -95,9 +107,10 @@ const char *config_site_url(const struct config *c);
 const char *config_site_locale(const struct config *c);
 const char *config_posts_dir(const struct config *c); /* "_posts" */
 const char *config_state(const struct config *c);
-const char *config_templates_dir(const struct config *c); /* never NULL */
-int config_max_key_points(const struct config *c);	  /* default 5 */
-int config_digest_threshold(const struct config *c);	  /* default 6 */
+const char *config_templates_dir(const struct config *c);      /* never NULL */
+const struct watch_conf *config_watch(const struct config *c); /* never NULL */
+int config_max_key_points(const struct config *c);	       /* default 5 */
+int config_digest_threshold(const struct config *c);	       /* default 6 */
 long config_max_age(const struct config *c);	  /* seconds, default 24h */
 long config_inline_retry(const struct config *c); /* seconds, default 10 */
 /* Seconds a claimed delivery stays its sender's (default 120): after a

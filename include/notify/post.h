@@ -84,6 +84,9 @@ const char *post_date(const struct post *p);  /* YYYY-MM-DD, never NULL */
 /* Date and time as written (time 00:00:00 when absent). */
 void post_datetime(const struct post *p, int *year, int *month, int *day,
 		   int *hour, int *min, int *sec);
+/* Whether the date named its offset from UTC ("Z", "+02:00"), and that
+ * offset in minutes east of UTC (0 when it did not). */
+bool post_zone(const struct post *p, int *minutes_east);
 const char *post_permalink(const struct post *p);
 bool post_published(const struct post *p);
 const char *post_headline(const struct post *p);

@@ -41,7 +41,7 @@ struct store;
 
 /* Schema version this build writes (PRAGMA user_version).  An older file
  * is migrated forward on open; a newer one is refused. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* Milliseconds a call waits for another process's write to finish. */
 #define STORE_BUSY_TIMEOUT_MS 5000
@@ -107,6 +107,64 @@ const char *store_path(const struct store *st);
 nt_rc store_enqueue(struct store *st, const char *post_id,
 		    const struct dlv_new *rows, size_t n, int64_t now,
 		    bool force, size_t *added, struct nt_err *err);
+
+/* One post (or digest) of a batch: its rows, and for a digest the posts
+ * it announces (marked seen with it).  Every pointer is borrowed. */
+struct store_item {
+	const char *post_id; /* the post's id, or the digest's key */
+	const struct dlv_new *rows;
+	size_t n;
+	const char *const *covered;
+	size_t n_covered;
+};
+
+/* A post held until its date (a site with future: false). */
+struct store_hold {
+	const char *post_id;
+	const char *path; /* where to read it again when due */
+	int64_t due_at;
+};
+
+/* What one batch of new posts changes, all of it in one transaction, so
+ * that a crash leaves either the state before or the state after:
+ * - items: enqueued as by store_enqueue();
+ * - seen: post ids marked seen without rows (a baseline, posts every
+ *   filter left out);
+ * - holds: posts held (a held post already there gets the new due time);
+ *   unholds: holds dropped (the file is gone);
+ * - kv_key/kv_value: one key set with it (the last processed commit);
+ *   kv_key NULL: none.
+ * Any post marked seen, by an item or by 'seen', stops being held. */
+struct store_batch {
+	const struct store_item *items;
+	size_t n_items;
+	const char *const *seen;
+	size_t n_seen;
+	const struct store_hold *holds;
+	size_t n_holds;
+	const char *const *unholds;
+	size_t n_unholds;
+	const char *kv_key, *kv_value;
+};
+
+/* Writes batch 'b' in one transaction (see struct store_batch); 'force'
+ * as for store_enqueue().  added[i] (added may be NULL, else n_items
+ * long) is the number of rows item i inserted or enqueued afresh.
+ * Results as store_enqueue(); on failure nothing was written. */
+nt_rc store_commit_batch(struct store *st, const struct store_batch *b,
+			 int64_t now, bool force, size_t *added,
+			 struct nt_err *err);
+
+/* Calls fn for each post held with due_at <= now, earliest first.  The
+ * strings are borrowed for the call; fn must not use 'st'. */
+nt_rc store_held_due(struct store *st, int64_t now,
+		     void (*fn)(void *ctx, const char *post_id,
+				const char *path, int64_t due_at),
+		     void *ctx, struct nt_err *err);
+
+/* The earliest due_at of a held post, or -1 when none is held (or the
+ * database cannot be read, which is logged). */
+int64_t store_held_next(struct store *st);
 
 /* Marks a post seen without deliveries (the first run's baseline, a post
  * every filter left out, a post a digest covered).  Marking a seen post

@@ -1,0 +1,217 @@
+/*
+ * announce.c - alerts to rendered messages, per channel: the filters,
+ * one message per post or one digest past the threshold.
+ */
+#include "notify/announce.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "notify/alert.h"
+#include "notify/buf.h"
+#include "notify/filter.h"
+#include "notify/render.h"
+
+static const char *S_id(json_object *alert)
+{
+	return json_object_get_string(json_object_object_get(alert, "id"));
+}
+
+/* Renders the posts that pass the channel's filters: one message each,
+ * or one digest past the channel's threshold. */
+static nt_rc S_channel(const struct config *cfg, const struct chan_env *env,
+		       const struct chan_conf *ch, json_object *const *all,
+		       size_t n_all, struct announce_sink *sink,
+		       struct nt_err *err)
+{
+	struct alert_view_opts vo = {env->locale, config_max_key_points(cfg)};
+	int threshold = ch->digest_threshold > 0 ? ch->digest_threshold
+						 : config_digest_threshold(cfg);
+	json_object **views = nt_xcalloc(n_all + 1, sizeof(*views));
+	json_object **alerts = nt_xcalloc(n_all + 1, sizeof(*alerts));
+	struct chan_msgs msgs = {0};
+	size_t n = 0;
+	nt_rc rc = NT_OK;
+
+	for (size_t i = 0; i < n_all; i++) {
+		const char *why = NULL;
+
+		if (!filter_match(config_filter(cfg), &ch->filter, all[i],
+				  &why)) {
+			if (sink->skip)
+				sink->skip(sink, ch, all[i], why);
+			continue;
+		}
+		alerts[n] = all[i];
+		views[n++] = alert_view(all[i], &vo);
+	}
+	if (n > (size_t)threshold) {
+		json_object *d = alert_digest_view(views, n);
+		struct chan_item it = {NULL, d, true};
+		char *key = nt_xasprintf("digest-%zu-%s", n, S_id(alerts[0]));
+
+		rc = chan_render(ch, env, &it, &msgs, err);
+		if (rc == NT_OK)
+			rc = sink->put(sink, ch, key, &msgs, alerts, n, err);
+		free(key);
+		json_object_put(d);
+	} else {
+		for (size_t i = 0; i < n && rc == NT_OK; i++) {
+			struct chan_item it = {alerts[i], views[i], false};
+
+			rc = chan_render(ch, env, &it, &msgs, err);
+			if (rc == NT_OK)
+				rc = sink->put(sink, ch, S_id(alerts[i]), &msgs,
+					       &alerts[i], 1, err);
+			chan_msgs_clear(&msgs);
+		}
+	}
+	chan_msgs_clear(&msgs);
+	for (size_t i = 0; i < n; i++)
+		json_object_put(views[i]);
+	free(views);
+	free(alerts);
+	return rc;
+}
+
+static bool S_selected(const struct announce_sel *sel,
+		       const struct chan_conf *ch)
+{
+	bool named = false;
+
+	if (sel == NULL || sel->n_chans == 0)
+		return ch->enabled;
+	for (size_t k = 0; k < sel->n_chans; k++)
+		named = named || strcmp(sel->chans[k], ch->name) == 0;
+	return named;
+}
+
+nt_rc announce_render(const struct config *cfg, json_object *const *alerts,
+		      size_t n, const char *site_locale,
+		      const struct announce_sel *sel, time_t now,
+		      struct announce_sink *sink, struct nt_err *err)
+{
+	struct render *r = NULL;
+	nt_rc rc;
+
+	if (n == 0)
+		return NT_OK;
+	rc = render_create(config_templates_dir(cfg), &r, err);
+	for (size_t i = 0; rc == NT_OK && i < config_n_channels(cfg); i++) {
+		const struct chan_conf *ch = config_channel(cfg, i);
+		const char *locale = ch->locale ? ch->locale
+				     : config_site_locale(cfg)
+					     ? config_site_locale(cfg)
+					     : site_locale;
+		struct chan_env env = {r, render_locale(locale), now};
+
+		if (S_selected(sel, ch))
+			rc = S_channel(cfg, &env, ch, alerts, n, sink, err);
+	}
+	render_free(r);
+	return rc;
+}
+
+/* ---- the queue sink ------------------------------------------------ */
+
+struct announce_bucket {
+	char *key;
+	struct dlv_new *rows;
+	size_t n;
+	char **covered; /* the posts a digest announces */
+	size_t n_covered;
+};
+
+static struct announce_bucket *S_bucket(struct announce_queue *q,
+					const char *key)
+{
+	struct announce_bucket *b;
+
+	for (size_t i = 0; i < q->n; i++)
+		if (strcmp(q->b[i].key, key) == 0)
+			return &q->b[i];
+	q->b = nt_xrealloc(q->b, (q->n + 1) * sizeof(*q->b));
+	b = &q->b[q->n++];
+	memset(b, 0, sizeof(*b));
+	b->key = nt_xstrdup(key);
+	return b;
+}
+
+static bool S_has(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+static nt_rc S_queue_put(struct announce_sink *s, const struct chan_conf *ch,
+			 const char *key, struct chan_msgs *msgs,
+			 json_object *const *covered, size_t n_covered,
+			 struct nt_err *err)
+{
+	struct announce_queue *q = (struct announce_queue *)s;
+	struct announce_bucket *b = S_bucket(q, key);
+
+	(void)err;
+	for (size_t i = 0; i < n_covered && n_covered > 1; i++) {
+		const char *id = S_id(covered[i]);
+
+		if (S_has(b->covered, b->n_covered, id))
+			continue;
+		b->covered = nt_xrealloc(b->covered,
+					 (b->n_covered + 1) * sizeof(char *));
+		b->covered[b->n_covered++] = nt_xstrdup(id);
+	}
+	for (size_t i = 0; i < msgs->n; i++) {
+		struct chan_msg *m = &msgs->v[i];
+
+		b->rows = nt_xrealloc(b->rows, (b->n + 1) * sizeof(*b->rows));
+		b->rows[b->n++] = (struct dlv_new){ch->name, m->recipient,
+						   m->body, m->len, m->type};
+	}
+	/* the rows borrow the messages: keep them until freed */
+	q->keep.v = nt_xrealloc(q->keep.v,
+				(q->keep.n + msgs->n) * sizeof(*msgs->v));
+	memcpy(q->keep.v + q->keep.n, msgs->v, msgs->n * sizeof(*msgs->v));
+	q->keep.n += msgs->n;
+	free(msgs->v);
+	msgs->v = NULL;
+	msgs->n = 0;
+	return NT_OK;
+}
+
+void announce_queue_init(struct announce_queue *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->base.put = S_queue_put;
+}
+
+const struct store_item *announce_queue_items(struct announce_queue *q,
+					      size_t *n)
+{
+	q->items = nt_xrealloc(q->items, (q->n + 1) * sizeof(*q->items));
+	for (size_t i = 0; i < q->n; i++)
+		q->items[i] = (struct store_item){
+			q->b[i].key, q->b[i].rows, q->b[i].n,
+			(const char *const *)q->b[i].covered,
+			q->b[i].n_covered};
+	*n = q->n;
+	return q->items;
+}
+
+void announce_queue_free(struct announce_queue *q)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		for (size_t k = 0; k < q->b[i].n_covered; k++)
+			free(q->b[i].covered[k]);
+		free(q->b[i].covered);
+		free(q->b[i].rows);
+		free(q->b[i].key);
+	}
+	free(q->b);
+	free(q->items);
+	chan_msgs_clear(&q->keep);
+	memset(q, 0, sizeof(*q));
+}
