@@ -115,6 +115,7 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	int i = 1, code;
 
+	log_init(); /* stderr may be the journal: decide the line form once */
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
 
