@@ -23,11 +23,17 @@ int cli_exit_code(nt_rc rc);
 nt_rc cli_site_for(const struct cli_ctx *ctx, const char *path,
 		   struct site **site, struct nt_err *err);
 
+/* Checks what the configuration parser cannot know of each channel
+ * (chan_check()).  NT_ECONFIG with "FILE:LINE: why" in 'err'. */
+nt_rc cli_check_channels(const struct config *cfg, struct nt_err *err);
+
 /* Commands: argv[0] is the command's name; the result is an exit code. */
 int cmd_parse(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_check_config(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_post(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_status(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_retry(const struct cli_ctx *ctx, int argc, char **argv);
+int cmd_scan(const struct cli_ctx *ctx, int argc, char **argv);
+int cmd_watch(const struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -77,15 +77,10 @@ int cmd_check_config(const struct cli_ctx *ctx, int argc, char **argv)
 		log_warnx("%s", err.msg);
 		return cli_exit_code(rc);
 	}
-	for (size_t i = 0; i < config_n_channels(c); i++) {
-		const struct chan_conf *ch = config_channel(c, i);
-
-		if (chan_check(ch, &err) != NT_OK) {
-			log_warnx("%s:%d: %s", config_path(c), ch->line,
-				  err.msg);
-			config_free(c);
-			return cli_exit_code(NT_ECONFIG);
-		}
+	if (cli_check_channels(c, &err) != NT_OK) {
+		log_warnx("%s", err.msg);
+		config_free(c);
+		return cli_exit_code(NT_ECONFIG);
 	}
 	printf("config: %s: ok%s\n", config_path(c),
 	       secrets ? "" : " (secret files not checked)");

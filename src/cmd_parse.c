@@ -9,6 +9,7 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "notify/chan.h"
 #include "notify/alert.h"
 #include "notify/log.h"
 #include "notify/post.h"
@@ -100,6 +101,19 @@ nt_rc cli_site_for(const struct cli_ctx *ctx, const char *path,
 	}
 	free(root);
 	return rc;
+}
+
+nt_rc cli_check_channels(const struct config *cfg, struct nt_err *err)
+{
+	for (size_t i = 0; i < config_n_channels(cfg); i++) {
+		const struct chan_conf *ch = config_channel(cfg, i);
+		struct nt_err why = {{0}};
+
+		if (chan_check(ch, &why) != NT_OK)
+			return nt_fail(err, NT_ECONFIG, "%s:%d: %s",
+				       config_path(cfg), ch->line, why.msg);
+	}
+	return NT_OK;
 }
 
 static nt_rc S_parse_one(const struct cli_ctx *ctx, const char *path, bool json,

@@ -354,13 +354,11 @@ int cmd_post(const struct cli_ctx *ctx, int argc, char **argv)
 
 	if (code)
 		return code;
-	for (size_t i = 0; i < config_n_channels(ctx->cfg); i++) {
-		const struct chan_conf *ch = config_channel(ctx->cfg, i);
+	{
 		struct nt_err err = {{0}};
 
-		if (chan_check(ch, &err) != NT_OK) {
-			log_warnx("%s:%d: %s", config_path(ctx->cfg), ch->line,
-				  err.msg);
+		if (cli_check_channels(ctx->cfg, &err) != NT_OK) {
+			log_warnx("%s", err.msg);
 			return cli_exit_code(NT_ECONFIG);
 		}
 	}

@@ -27,6 +27,8 @@ static const char S_usage[] =
 	"       notify [-c FILE] check-config [--no-secrets]\n"
 	"       notify [-c FILE] status [--json]\n"
 	"       notify [-c FILE] retry [ID...]\n"
+	"       notify [-c FILE] watch\n"
+	"       notify [-c FILE] scan [--baseline | --backfill N] [--dry-run]\n"
 	"       notify --help | --version\n"
 	"\n"
 	"Commands:\n"
@@ -45,6 +47,18 @@ static const char S_usage[] =
 	"                    and the exact payload; no network, no state\n"
 	"    --channel NAME  only this channel (repeatable)\n"
 	"    --force         send again a post already delivered\n"
+	"  watch             the service: new posts of site.repo (commits in "
+	"git\n"
+	"                    mode, files in dir mode) are announced as they "
+	"come;\n"
+	"                    the first run records a baseline and sends "
+	"nothing.\n"
+	"                    SIGTERM: ends after the send in flight; SIGHUP:\n"
+	"                    reloads the configuration\n"
+	"  scan              one pass of the same, then exit (a timer, cron)\n"
+	"    --baseline      record every post as seen, send nothing\n"
+	"    --backfill N    send the newest N posts not yet seen\n"
+	"    --dry-run       print what would be sent; no network, no state\n"
 	"  status [--json]   the outbox: waiting, failed and recent "
 	"deliveries\n"
 	"  retry [ID...]     failed deliveries (all, or these) queued again\n"
@@ -67,6 +81,8 @@ static const char S_usage[] =
 	"Environment: NOTIFY_CONFIG, CREDENTIALS_DIRECTORY (secret files),\n"
 	"SOURCE_DATE_EPOCH (the Date of rendered emails).\n"
 	"\n"
+	"Manual pages: notify(1), notify.conf(5).\n"
+	"\n"
 	"Exit status: 0 ok (all sent), 64 usage, 65 bad post, 66 missing or\n"
 	"unreadable file, 69 a delivery failed for good, 75 some will be\n"
 	"retried later, 78 bad configuration.\n";
@@ -88,7 +104,8 @@ struct command {
 static const struct command S_commands[] = {
 	{"parse", cmd_parse, false}, {"check-config", cmd_check_config, true},
 	{"--post", cmd_post, true},  {"status", cmd_status, true},
-	{"retry", cmd_retry, true},
+	{"retry", cmd_retry, true},  {"scan", cmd_scan, true},
+	{"watch", cmd_watch, true},
 };
 
 /* Options of the `--post PATH` form, which has no command word. */

@@ -52,7 +52,7 @@ struct watcher {
 	char *ref;	     /* "refs/heads/NAME", or NULL: a detached HEAD */
 	char *branch;	     /* NAME */
 
-	int ino;	   /* inotify, -1 until watcher_watch() */
+	int ino;	       /* inotify, -1 until watcher_watch() */
 	int wd_git, wd_common; /* the git folders (HEAD, packed-refs) */
 	struct ignored *ign;
 	size_t n_ign;
@@ -91,9 +91,8 @@ static bool S_digits(const char *s, size_t n)
 
 bool watcher_is_post_name(const char *name)
 {
-	static const char *const exts[] = {".md",   ".markdown", ".mkdown",
-					   ".mkdn", ".mkd",	 ".html",
-					   NULL};
+	static const char *const exts[] = {
+		".md", ".markdown", ".mkdown", ".mkdn", ".mkd", ".html", NULL};
 	const char *dot = strrchr(name, '.');
 
 	/* YYYY-MM-DD-x: Jekyll reads the date of a post from its name */
@@ -121,8 +120,7 @@ static void S_file_init(struct watcher *w, struct watch_file *f,
 }
 
 /* What a file's size says about it, once known. */
-static void S_file_size(struct watcher *w, struct watch_file *f,
-			uint64_t size)
+static void S_file_size(struct watcher *w, struct watch_file *f, uint64_t size)
 {
 	f->size = size;
 	if (f->skip == NULL && size > w->max_bytes)
@@ -222,9 +220,8 @@ static nt_rc S_git_open(struct watcher *w, bool must, struct nt_err *err)
 		const char *t = git_reference_symbolic_target(head);
 
 		w->ref = nt_xstrdup(t);
-		w->branch = nt_xstrdup(strncmp(t, "refs/heads/", 11) == 0
-					       ? t + 11
-					       : t);
+		w->branch = nt_xstrdup(
+			strncmp(t, "refs/heads/", 11) == 0 ? t + 11 : t);
 	}
 	git_reference_free(head);
 	return NT_OK;
@@ -236,8 +233,7 @@ static void S_hex(const git_oid *oid, char out[GIT_OID_HEXSZ + 1])
 }
 
 /* The posts folder in the tree of 'commit', or NULL when it has none. */
-static git_tree *S_posts_tree(struct watcher *w, const git_oid *commit,
-			      int *r)
+static git_tree *S_posts_tree(struct watcher *w, const git_oid *commit, int *r)
 {
 	git_commit *c = NULL;
 	git_tree *root = NULL, *sub = NULL;
@@ -256,8 +252,8 @@ static git_tree *S_posts_tree(struct watcher *w, const git_oid *commit,
 }
 
 /* A file of the tree as a candidate. */
-static void S_git_file(struct watcher *w, struct watch_file *f,
-		       const char *rel, git_filemode_t mode, const git_oid *oid)
+static void S_git_file(struct watcher *w, struct watch_file *f, const char *rel,
+		       git_filemode_t mode, const git_oid *oid)
 {
 	git_odb *odb = NULL;
 	git_object_t type;
@@ -319,12 +315,29 @@ static nt_rc S_git_all(struct watcher *w, const git_oid *tip,
 		 : NT_OK;
 }
 
+static bool S_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
 static nt_rc S_delta(struct watcher *w, const git_diff_delta *d,
 		     struct watch_batch *b)
 {
-	char *id = S_id_of(d->new_file.path);
-	char *old = S_id_of(d->old_file.path);
-	bool seen = store_is_seen(w->st, id);
+	char *id, *old;
+	bool seen;
+
+	if (!S_under(d->new_file.path, w->posts)) {
+		if (d->status == GIT_DELTA_ADDED) {
+			S_file_init(w, S_push(b), d->new_file.path);
+			b->v[b->n - 1].skip = "a draft (_drafts/)";
+		}
+		return NT_OK;
+	}
+	id = S_id_of(d->new_file.path);
+	old = S_id_of(d->old_file.path);
+	seen = store_is_seen(w->st, id);
 
 	switch (d->status) {
 	case GIT_DELTA_ADDED:
@@ -362,14 +375,15 @@ static nt_rc S_git_diff(struct watcher *w, const git_oid *from,
 	git_commit *c1 = NULL, *c2 = NULL;
 	git_tree *t1 = NULL, *t2 = NULL;
 	git_diff *diff = NULL;
-	char *spec = w->posts;
+	/* _drafts too, to say why a draft is not announced */
+	char *spec[] = {w->posts, (char *)"_drafts"};
 	int r = 0;
 
 	/* the _init calls, not the macros: those leave fields out */
 	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
 	git_diff_find_options_init(&fo, GIT_DIFF_FIND_OPTIONS_VERSION);
-	o.pathspec.strings = &spec;
-	o.pathspec.count = 1;
+	o.pathspec.strings = spec;
+	o.pathspec.count = 2;
 	fo.flags = GIT_DIFF_FIND_RENAMES;
 	if (from)
 		r = git_commit_lookup(&c1, w->git, from);
@@ -538,8 +552,8 @@ void watcher_ignore(struct watcher *w, const struct watch_file *f)
 }
 
 /* A directory entry as a candidate. */
-static void S_dir_file(struct watcher *w, struct watch_file *f,
-		       const char *rel, const struct stat *sb)
+static void S_dir_file(struct watcher *w, struct watch_file *f, const char *rel,
+		       const struct stat *sb)
 {
 	S_file_init(w, f, rel);
 	f->mtime = (int64_t)sb->st_mtime;
@@ -873,7 +887,8 @@ static void S_moved(struct watcher *w, const struct inotify_event *ev)
 
 int watcher_events(struct watcher *w)
 {
-	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char buf[8192]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
 	int want = -1;
 	ssize_t n;
 
