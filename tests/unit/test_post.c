@@ -124,6 +124,21 @@ static void date_with_time_and_zone_is_accepted(void **state)
 	assert_int_equal(h, 23);
 	assert_int_equal(mi, 5);
 	assert_int_equal(s, 9);
+	assert_true(post_zone(p, &mi));
+	assert_int_equal(mi, 60);
+	post_free(p);
+	p = S_parse("---\ntitle: T\ndate: 2024-02-29T23:05-03:30\n---\n");
+	assert_true(post_zone(p, &mi));
+	assert_int_equal(mi, -210);
+	post_free(p);
+	p = S_parse("---\ntitle: T\ndate: 2024-02-29 23:05Z\n---\n");
+	assert_true(post_zone(p, &mi));
+	assert_int_equal(mi, 0);
+	post_free(p);
+	/* no zone: the caller picks the site's or the machine's */
+	p = S_parse("---\ntitle: T\ndate: 2024-02-29 23:05\n---\n");
+	assert_false(post_zone(p, &mi));
+	assert_int_equal(mi, 0);
 	post_free(p);
 }
 

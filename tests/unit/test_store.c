@@ -923,6 +923,167 @@ static void state_names(void **state)
 	store_close(NULL);
 }
 
+/* Everything a batch names lands together: rows, covered posts, seen
+ * posts, holds and the mark. */
+static void batch_writes_everything_at_once(void **state)
+{
+	struct fx *fx = *state;
+	struct dlv_new rows[] = {S_new("soc", NULL, "{}"),
+				 S_new("mail", "a@example.org", "m")};
+	const char *covered[] = {"p1", "p2"};
+	const char *seen[] = {"p3", "renamed"};
+	struct store_item items[] = {{"digest-2-p1", rows, 2, covered, 2},
+				     {"p4", rows, 1, NULL, 0}};
+	struct store_hold holds[] = {{"later", "_posts/later.md", 500}};
+	struct store_batch b = {.items = items,
+				.n_items = 2,
+				.seen = seen,
+				.n_seen = 2,
+				.holds = holds,
+				.n_holds = 1,
+				.kv_key = "watch.mark",
+				.kv_value = "abc"};
+	struct nt_err err = {{0}};
+	size_t added[2] = {9, 9};
+	char *v = NULL;
+
+	assert_int_equal(
+		store_commit_batch(fx->st, &b, 100, false, added, &err), NT_OK);
+	assert_int_equal(added[0], 2);
+	assert_int_equal(added[1], 1);
+	for (const char *const *id =
+		     (const char *const[]){"digest-2-p1", "p1", "p2", "p3",
+					   "p4", "renamed", NULL};
+	     *id; id++)
+		assert_true(store_is_seen(fx->st, *id));
+	assert_false(store_is_seen(fx->st, "later"));
+	assert_int_equal(store_held_next(fx->st), 500);
+	assert_int_equal(store_kv_get(fx->st, "watch.mark", &v, &err), NT_OK);
+	assert_string_equal(v, "abc");
+	free(v);
+	/* the same batch again adds no row */
+	assert_int_equal(
+		store_commit_batch(fx->st, &b, 101, false, added, &err), NT_OK);
+	assert_int_equal(added[0], 0);
+	assert_int_equal(added[1], 0);
+}
+
+/* A bad part refuses the whole batch: nothing of it is written. */
+static void bad_batch_writes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	struct dlv_new rows[] = {S_new("soc", NULL, "{}"),
+				 {NULL, NULL, "x", 1, NULL}};
+	const char *seen[] = {"p3"};
+	struct store_item items[] = {{"p1", rows, 1, NULL, 0},
+				     {"p2", rows + 1, 1, NULL, 0}};
+	struct store_batch b = {.items = items,
+				.n_items = 2,
+				.seen = seen,
+				.n_seen = 1,
+				.kv_key = "watch.mark",
+				.kv_value = "abc"};
+	struct nt_err err = {{0}};
+	char *v = (char *)1;
+
+	assert_int_equal(store_commit_batch(fx->st, &b, 100, false, NULL, &err),
+			 NT_EINVAL);
+	assert_non_null(strstr(err.msg, "no channel"));
+	assert_false(store_is_seen(fx->st, "p1"));
+	assert_false(store_is_seen(fx->st, "p3"));
+	assert_int_equal(store_kv_get(fx->st, "watch.mark", &v, &err), NT_OK);
+	assert_null(v);
+	assert_int_equal(store_next_due(fx->st, NULL), -1);
+}
+
+struct held_seen {
+	char ids[4][32];
+	int64_t at[4];
+	int n;
+};
+
+static void S_held_cb(void *ctx, const char *id, const char *path, int64_t at)
+{
+	struct held_seen *h = ctx;
+
+	assert_non_null(strstr(path, id));
+	snprintf(h->ids[h->n], sizeof(h->ids[0]), "%s", id);
+	h->at[h->n++] = at;
+}
+
+/* Holds come out when due, earliest first; a new due time replaces the
+ * old; marking a post seen (or an unhold) ends its hold. */
+static void holds_are_due_in_order_and_end_when_seen(void **state)
+{
+	struct fx *fx = *state;
+	struct store_hold holds[] = {{"b", "_posts/b.md", 300},
+				     {"a", "_posts/a.md", 200},
+				     {"c", "_posts/c.md", 900}};
+	struct store_batch b = {.holds = holds, .n_holds = 3};
+	struct nt_err err = {{0}};
+	struct held_seen h = {0};
+	const char *seen[] = {"a"};
+	const char *unhold[] = {"c"};
+
+	assert_int_equal(store_held_next(fx->st), -1);
+	assert_int_equal(store_commit_batch(fx->st, &b, 100, false, NULL, &err),
+			 NT_OK);
+	assert_int_equal(store_held_next(fx->st), 200);
+	assert_int_equal(store_held_due(fx->st, 299, S_held_cb, &h, &err),
+			 NT_OK);
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.ids[0], "a");
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(store_held_due(fx->st, 1000, S_held_cb, &h, &err),
+			 NT_OK);
+	assert_int_equal(h.n, 3);
+	assert_string_equal(h.ids[0], "a");
+	assert_string_equal(h.ids[1], "b");
+	assert_string_equal(h.ids[2], "c");
+	/* b moves later; a is announced; c's file is gone */
+	holds[0].due_at = 700;
+	b = (struct store_batch){.holds = holds,
+				 .n_holds = 1,
+				 .seen = seen,
+				 .n_seen = 1,
+				 .unholds = unhold,
+				 .n_unholds = 1};
+	assert_int_equal(store_commit_batch(fx->st, &b, 100, false, NULL, &err),
+			 NT_OK);
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(store_held_due(fx->st, 1000, S_held_cb, &h, &err),
+			 NT_OK);
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.ids[0], "b");
+	assert_int_equal(h.at[0], 700);
+}
+
+/* A file written by schema 1 gains the held table on open. */
+static void version_1_file_is_migrated(void **state)
+{
+	struct fx *fx = *state;
+	struct nt_err err = {{0}};
+	struct store_hold holds[] = {{"a", "_posts/a.md", 200}};
+	struct store_batch b = {.holds = holds, .n_holds = 1};
+	sqlite3 *h = NULL;
+
+	store_close(fx->st);
+	fx->st = NULL;
+	assert_int_equal(sqlite3_open(fx->db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h,
+				      "DROP TABLE held; "
+				      "PRAGMA user_version = 1",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(h);
+	assert_int_equal(store_open(fx->db, &fx->st, &err), NT_OK);
+	assert_int_equal(S_pragma_int(fx->db, "PRAGMA user_version"),
+			 STORE_SCHEMA_VERSION);
+	assert_int_equal(store_commit_batch(fx->st, &b, 100, false, NULL, &err),
+			 NT_OK);
+	assert_int_equal(store_held_next(fx->st), 200);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, S_setup, S_teardown)
 
 int main(void)
@@ -955,6 +1116,10 @@ int main(void)
 		T(retry_requeues_failed_rows),
 		T(kv_sets_replaces_and_removes),
 		T(state_names),
+		T(batch_writes_everything_at_once),
+		T(bad_batch_writes_nothing),
+		T(holds_are_due_in_order_and_end_when_seen),
+		T(version_1_file_is_migrated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
