@@ -11,6 +11,7 @@
  * middle of one.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -293,7 +295,8 @@ static nt_rc S_commit(struct svc *s, struct site *site, struct plan *pl,
 	struct store_batch b = {0};
 	nt_rc rc;
 
-	qsort(pl->ready, pl->n_ready, sizeof(*pl->ready), S_by_date);
+	if (pl->n_ready > 0) /* qsort(NULL, 0, ...) is undefined */
+		qsort(pl->ready, pl->n_ready, sizeof(*pl->ready), S_by_date);
 	for (size_t i = 0; i < pl->n_ready; i++) {
 		alerts[i] = pl->ready[i].alert;
 		/* one every filter leaves out is handled all the same */
@@ -356,7 +359,8 @@ enum pass { PASS_NEW, PASS_BASELINE, PASS_BACKFILL };
  * only recorded as seen. */
 static void S_keep_newest(struct plan *pl, size_t keep)
 {
-	qsort(pl->ready, pl->n_ready, sizeof(*pl->ready), S_by_date);
+	if (pl->n_ready > 0) /* qsort(NULL, 0, ...) is undefined */
+		qsort(pl->ready, pl->n_ready, sizeof(*pl->ready), S_by_date);
 	while (pl->n_ready > keep) {
 		struct ready *r = &pl->ready[0];
 
@@ -698,13 +702,87 @@ static int S_signal_fd(sigset_t *old)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-/* A fetch failure is logged and tried again later; never fatal. */
-static void S_fetch(struct svc *s)
-{
-	struct nt_err err = {{0}};
+/*
+ * Fetching runs in a child process: a remote that stalls must not stop
+ * the loop (the watchdog, SIGTERM, deliveries), and libgit2 1.5 leaks
+ * PCRE2 match data on every remote lookup (fixed upstream in 1.6, PR
+ * #6382), which a short-lived child gives back when it exits.  The child
+ * reports a failure as one line on a pipe; the fast-forward it makes is
+ * seen by the parent's inotify like any other commit.
+ */
+#define FETCH_TIMEOUT_MS (120 * 1000)
 
-	if (watcher_fetch(s->w, &err) != NT_OK)
-		log_warnx("%s (will try again)", err.msg);
+struct fetcher {
+	pid_t pid; /* 0: none running */
+	int fd;	   /* the child's report, -1 when none */
+	int64_t deadline;
+};
+
+static void S_fetch_start(struct svc *s, struct fetcher *f, int64_t now)
+{
+	int p[2];
+	pid_t pid;
+
+	if (f->pid > 0)
+		return; /* the last one is still at it */
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		log_warn("fetch: pipe");
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		struct nt_err err = {{0}};
+		sigset_t none;
+		ssize_t w = 0;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		close(p[0]);
+		if (watcher_fetch(s->w, &err) != NT_OK)
+			w = write(p[1], err.msg, strlen(err.msg));
+		_exit(w > 0 ? 1 : 0);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		log_warn("fetch: fork");
+		close(p[0]);
+		return;
+	}
+	f->pid = pid;
+	f->fd = p[0];
+	f->deadline = now + FETCH_TIMEOUT_MS;
+}
+
+enum fetch_end { FETCH_DONE, FETCH_LATE, FETCH_STOP };
+
+/* The child is done (its pipe closed), or late, or the loop stops: a
+ * failure is logged and tried again at the next interval; never fatal. */
+static void S_fetch_end(struct fetcher *f, enum fetch_end how)
+{
+	char msg[sizeof(((struct nt_err *)0)->msg)] = "";
+	ssize_t n;
+	int status = 0;
+
+	if (f->pid <= 0)
+		return;
+	if (how != FETCH_DONE)
+		kill(f->pid, SIGKILL);
+	n = read(f->fd, msg, sizeof(msg) - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	waitpid(f->pid, &status, 0);
+	close(f->fd);
+	if (how == FETCH_STOP)
+		;
+	else if (how == FETCH_LATE)
+		log_warnx("fetch: no answer in %d s (will try again)",
+			  FETCH_TIMEOUT_MS / 1000);
+	else if (msg[0])
+		log_warnx("%s (will try again)", msg);
+	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		log_warnx("fetch: the fetching process failed (will try "
+			  "again)");
+	f->pid = 0;
+	f->fd = -1;
 }
 
 static void S_watch_status(const struct svc *s)
@@ -727,6 +805,7 @@ static int S_loop(struct svc *s, const char *cfg_path, struct config **owned)
 	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	int64_t wd = sdn_watchdog_usec() / 2000; /* ping twice a period */
 	struct deadlines dl = {-1, -1, -1};
+	struct fetcher fetch = {0, -1, -1};
 	struct nt_err err = {{0}};
 	bool stop = false;
 	int ino;
@@ -747,8 +826,10 @@ static int S_loop(struct svc *s, const char *cfg_path, struct config **owned)
 		   watcher_is_git(s->w) ? "git" : "directory");
 	while (!stop) {
 		int64_t now = S_mono_ms(), next;
-		struct pollfd pf[3] = {
-			{sfd, POLLIN, 0}, {ino, POLLIN, 0}, {tfd, POLLIN, 0}};
+		struct pollfd pf[4] = {{sfd, POLLIN, 0},
+				       {ino, POLLIN, 0},
+				       {tfd, POLLIN, 0},
+				       {fetch.fd, POLLIN, 0}};
 		struct signalfd_siginfo si;
 		uint64_t ticks;
 		int ms;
@@ -758,8 +839,10 @@ static int S_loop(struct svc *s, const char *cfg_path, struct config **owned)
 			sdn_notify("WATCHDOG=1", &err);
 			dl.watchdog = now + wd;
 		}
+		if (fetch.pid > 0 && fetch.deadline <= now)
+			S_fetch_end(&fetch, FETCH_LATE);
 		if (dl.fetch >= 0 && dl.fetch <= now) {
-			S_fetch(s);
+			S_fetch_start(s, &fetch, now);
 			dl.fetch =
 				now +
 				(int64_t)config_watch(s->cfg)->fetch_interval *
@@ -779,10 +862,11 @@ static int S_loop(struct svc *s, const char *cfg_path, struct config **owned)
 		/* then wait for what comes next */
 		now = S_mono_ms();
 		next = S_min(dl.scan, S_min(dl.fetch, dl.watchdog));
+		next = S_min(next, fetch.pid > 0 ? fetch.deadline : -1);
 		next = S_min(next, S_at(store_next_due(s->st, NULL), now));
 		next = S_min(next, S_at(store_held_next(s->st), now));
 		S_arm(tfd, next, now);
-		if (poll(pf, 3, -1) < 0 && errno != EINTR) {
+		if (poll(pf, fetch.pid > 0 ? 4 : 3, -1) < 0 && errno != EINTR) {
 			log_warn("poll");
 			break;
 		}
@@ -811,9 +895,12 @@ static int S_loop(struct svc *s, const char *cfg_path, struct config **owned)
 			dl.scan = watcher_is_git(s->w) && dl.scan >= 0 ? dl.scan
 								       : at;
 		}
+		if (fetch.pid > 0 && pf[3].revents)
+			S_fetch_end(&fetch, FETCH_DONE);
 		while (read(tfd, &ticks, sizeof(ticks)) > 0)
 			;
 	}
+	S_fetch_end(&fetch, FETCH_STOP);
 	sdn_notify("STOPPING=1", &err);
 	log_notice("stopping: %zu posts, %zu sent, %zu retried, %zu failed",
 		   s->posts, s->sent, s->retried, s->failed);

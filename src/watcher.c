@@ -716,7 +716,8 @@ nt_rc watcher_scan(struct watcher *w, bool all, struct watch_batch *b,
 		watch_batch_clear(b);
 		return rc;
 	}
-	qsort(b->v, b->n, sizeof(*b->v), S_by_rel);
+	if (b->n > 0) /* qsort(NULL, 0, ...) is undefined */
+		qsort(b->v, b->n, sizeof(*b->v), S_by_rel);
 	return NT_OK;
 }
 
