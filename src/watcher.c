@@ -189,17 +189,29 @@ static nt_rc S_git_open(struct watcher *w, bool must, struct nt_err *err)
 	git_reference *head = NULL;
 	int r;
 
+	char *dotgit = nt_xasprintf("%s/.git", w->repo);
+	bool has_git = access(dotgit, F_OK) == 0;
+
+	free(dotgit);
+	if (!has_git && !must)
+		return NT_OK; /* auto: not a work tree, directory mode */
 	if (!S_git_ready) {
 		git_libgit2_init();
+		/* The owner check (CVE-2022-24765) guards the discovery of a
+		 * repository planted above the current folder; site.repo is
+		 * named by the administrator and opened without discovery,
+		 * and a service (DynamicUser=) never owns it: without this,
+		 * libgit2 refuses it as "not found". */
+		git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
 		S_git_ready = true;
 	}
 	r = git_repository_open_ext(&w->git, w->repo,
 				    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
-	if (r == GIT_ENOTFOUND && !must)
-		return NT_OK; /* auto: not a work tree, directory mode */
 	if (r)
 		return S_git_fail(NT_ECONFIG, err, w->repo,
-				  "not a git work tree (watch.mode = git)");
+				  has_git ? "cannot open the git repository"
+					  : "not a git work tree "
+					    "(watch.mode = git)");
 	if (git_repository_is_bare(w->git))
 		return nt_fail(err, NT_ECONFIG, "%s: a bare repository",
 			       w->repo);
