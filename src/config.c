@@ -720,6 +720,32 @@ static bool S_valid_name(const char *s)
 	return n > 0 && n <= 64 && s[n] == '\0';
 }
 
+/* The keys of the channel's type.  A disabled channel's secret files
+ * are not checked: a service (LoadCredential=) is given only those of
+ * the channels it uses; they are read if the channel is named. */
+static nt_rc S_chan_typed(struct rd *r, const config_setting_t *g,
+			  struct chan_conf *ch)
+{
+	bool check = r->check_secrets;
+	nt_rc rc = NT_OK;
+
+	r->check_secrets = check && ch->enabled;
+	switch (ch->type) {
+	case CHAN_SLACK:
+	case CHAN_HOOKSHOT:
+		rc = S_chan_webhook(r, g, ch);
+		break;
+	case CHAN_MATRIX:
+		rc = S_chan_matrix(r, g, ch);
+		break;
+	case CHAN_SMTP:
+		rc = S_chan_smtp(r, g, ch);
+		break;
+	}
+	r->check_secrets = check;
+	return rc;
+}
+
 static nt_rc S_channel(struct rd *r, const config_setting_t *g,
 		       struct chan_conf *ch)
 {
@@ -764,16 +790,7 @@ static nt_rc S_channel(struct rd *r, const config_setting_t *g,
 		rc = S_str(r, g, "locale", &ch->locale);
 	if (rc)
 		return rc;
-	switch (ch->type) {
-	case CHAN_SLACK:
-	case CHAN_HOOKSHOT:
-		return S_chan_webhook(r, g, ch);
-	case CHAN_MATRIX:
-		return S_chan_matrix(r, g, ch);
-	case CHAN_SMTP:
-		return S_chan_smtp(r, g, ch);
-	}
-	return NT_OK;
+	return S_chan_typed(r, g, ch);
 }
 
 static nt_rc S_channels(struct rd *r, const config_setting_t *root)

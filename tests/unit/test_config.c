@@ -275,6 +275,21 @@ static void secret_files_are_checked(void **state)
 	config_free(c);
 	assert_int_equal(config_load(conf, true, &c, &err), NT_ECONFIG);
 	assert_non_null(strstr(err.msg, "n.conf:2: secret file"));
+	/* a disabled channel's secret is not required */
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fputs("channels = ( { name = \"s\"; type = \"slack\"; enabled = "
+	      "false;\n  webhook_url_file = \"slack.url\"; } );\n",
+	      f);
+	fclose(f);
+	assert_int_equal(config_load(conf, true, &c, &err), NT_OK);
+	config_free(c);
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fputs("channels = ( { name = \"s\"; type = \"slack\";\n"
+	      "  webhook_url_file = \"slack.url\"; } );\n",
+	      f);
+	fclose(f);
 	f = fopen(secret, "w");
 	assert_non_null(f);
 	fputs("https://hooks.example/T/B/sekrit\n", f);
