@@ -28,8 +28,9 @@
 #endif
 
 struct config {
-	char *path;
-	char *dir; /* folder of the file, for relative paths */
+	char *path;   /* as the user named it: messages, relative paths */
+	char *source; /* what is read: 'path', or a snapshot of it */
+	char *dir;    /* folder of the file, for relative paths */
 	const char *repo, *url, *locale, *posts_dir, *state, *templates;
 	int max_key_points, digest_threshold;
 	long max_age, inline_retry, lease;
@@ -831,8 +832,11 @@ static nt_rc S_read(struct rd *r, config_t *cf)
 	config_setting_t *root;
 	nt_rc rc;
 
-	if (!config_read_file(cf, c->path)) {
+	if (!config_read_file(cf, c->source)) {
 		const char *file = config_error_file(cf);
+
+		if (file && strcmp(file, c->source) == 0)
+			file = c->path;
 
 		if (config_error_type(cf) == CONFIG_ERR_FILE_IO)
 			return nt_fail(r->err, NT_EIO, "%s: cannot read: %s",
@@ -882,14 +886,21 @@ static char *S_abs_dir(const char *path)
 nt_rc config_load(const char *path, bool check_secrets, struct config **out,
 		  struct nt_err *err)
 {
+	return config_load_as(path, NULL, check_secrets, out, err);
+}
+
+nt_rc config_load_as(const char *path, const char *origin, bool check_secrets,
+		     struct config **out, struct nt_err *err)
+{
 	struct config *c = nt_xcalloc(1, sizeof(*c));
 	struct rd r = {.c = c, .err = err, .check_secrets = check_secrets};
 	struct stat st;
 	config_t cf;
 	nt_rc rc;
 
-	c->path = nt_xstrdup(path);
-	c->dir = S_abs_dir(path);
+	c->source = nt_xstrdup(path);
+	c->path = nt_xstrdup(origin ? origin : path);
+	c->dir = S_abs_dir(c->path);
 	c->max_age = DEFAULT_MAX_AGE;
 	c->inline_retry = DEFAULT_INLINE_RETRY;
 	c->lease = DEFAULT_LEASE;
@@ -901,7 +912,7 @@ nt_rc config_load(const char *path, bool check_secrets, struct config **out,
 					 S_empty_list, false, 1};
 	if (stat(path, &st) != 0) {
 		rc = nt_fail(err, errno == ENOENT ? NT_ENOENT : NT_EIO,
-			     "%s: %s", path, strerror(errno));
+			     "%s: %s", c->path, strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -927,6 +938,7 @@ void config_free(struct config *c)
 	if (c == NULL)
 		return;
 	free(c->path);
+	free(c->source);
 	free(c->dir);
 	free(c->chans);
 	nt_strv_clear(&c->strings);

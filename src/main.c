@@ -101,13 +101,17 @@ struct command {
 	const char *name;
 	int (*run)(const struct cli_ctx *ctx, int argc, char **argv);
 	bool needs_config; /* parse works without one */
+	bool secrets;	   /* unattended: a missing secret fails at start */
 };
 
 static const struct command S_commands[] = {
-	{"parse", cmd_parse, false}, {"check-config", cmd_check_config, true},
-	{"--post", cmd_post, true},  {"status", cmd_status, true},
-	{"retry", cmd_retry, true},  {"scan", cmd_scan, true},
-	{"watch", cmd_watch, true},
+	{"parse", cmd_parse, false, false},
+	{"check-config", cmd_check_config, true, false},
+	{"--post", cmd_post, true, false},
+	{"status", cmd_status, true, false},
+	{"retry", cmd_retry, true, false},
+	{"scan", cmd_scan, true, true},
+	{"watch", cmd_watch, true, true},
 };
 
 /* Options of the `--post PATH` form, which has no command word. */
@@ -129,7 +133,7 @@ static const struct command *S_command(const char *name)
 int main(int argc, char **argv)
 {
 	struct cli_ctx ctx = {0};
-	const char *cfg_path = NULL;
+	const char *cfg_path = NULL, *origin = NULL;
 	struct nt_err err = {{0}};
 	const struct command *cmd;
 	int i = 1, code;
@@ -158,6 +162,11 @@ int main(int argc, char **argv)
 			cfg_path = argv[++i];
 			continue;
 		}
+		/* private to notify-watchd: -c names a snapshot of this */
+		if (strcmp(a, "--config-origin") == 0 && i + 1 < argc) {
+			origin = argv[++i];
+			continue;
+		}
 		fprintf(stderr, "notify: unknown option '%s'\n", a);
 		fputs(S_usage, stderr);
 		return EX_USAGE;
@@ -176,7 +185,8 @@ int main(int argc, char **argv)
 	http_global_init(); /* once, before anything could start a thread */
 	ctx.cfg_path = cfg_path ? cfg_path : S_default_config();
 	if ((cfg_path || cmd->needs_config) &&
-	    config_load(ctx.cfg_path, false, &ctx.cfg, &err) != NT_OK) {
+	    config_load_as(ctx.cfg_path, origin, cmd->secrets, &ctx.cfg,
+			   &err) != NT_OK) {
 		log_warnx("%s", err.msg);
 		return EX_CONFIG;
 	}

@@ -1,6 +1,7 @@
 /*
  * watcher.c - which files may be new posts: libgit2 in git mode, a
- * listing of the posts folder in directory mode, inotify for both.
+ * listing of the posts folder in directory mode.  Which folders to watch
+ * is told (watcher_dirs()); the watching is the supervisor's (watchd.c).
  */
 #include "notify/watcher.h"
 
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,23 +20,13 @@
 #include "notify/log.h"
 #include "notify/store.h"
 
-/* Git writes a ref through NAME.lock and a rename: wait this long after
- * the first event so that one commit makes one scan. */
-#define GIT_DEBOUNCE_MS 10
 /* Folders below the posts folder a listing descends into. */
 #define DIR_MAX_DEPTH 8
-/* Renames within the posts folder remembered until their pair comes. */
-#define MOVES_MAX 32
 
 struct ignored {
 	char *rel;
 	uint64_t size;
 	int64_t mtime;
-};
-
-struct move {
-	uint32_t cookie;
-	char *id;
 };
 
 struct watcher {
@@ -52,12 +42,9 @@ struct watcher {
 	char *ref;	     /* "refs/heads/NAME", or NULL: a detached HEAD */
 	char *branch;	     /* NAME */
 
-	int ino;	       /* inotify, -1 until watcher_watch() */
-	int wd_git, wd_common; /* the git folders (HEAD, packed-refs) */
+	struct nt_strv subdirs; /* dir mode: folders below posts, as listed */
 	struct ignored *ign;
 	size_t n_ign;
-	struct move moves[MOVES_MAX];
-	size_t next_move;
 	struct nt_strv renamed; /* dir mode: seen posts renamed since */
 };
 
@@ -595,10 +582,8 @@ static nt_rc S_dir_list(struct watcher *w, const char *rel, int depth,
 		free(abs);
 		return rc;
 	}
-	if (w->ino >= 0 && depth > 0) /* new folders are watched too */
-		inotify_add_watch(w->ino, abs,
-				  IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
-					  IN_CREATE | IN_ONLYDIR);
+	if (depth > 0) /* to be watched too */
+		nt_strv_pushdup(&w->subdirs, rel);
 	while (rc == NT_OK && (de = readdir(d)) != NULL) {
 		struct stat sb;
 		char *sub, *id;
@@ -634,6 +619,7 @@ static nt_rc S_dir_scan(struct watcher *w, const char *mark,
 	b->first_run = mark == NULL;
 	if (b->first_run)
 		b->mark = nt_xstrdup("dir");
+	nt_strv_clear(&w->subdirs);
 	rc = S_dir_list(w, w->posts, 0, b, err);
 	/* the renames seen since the last scan go out with this batch */
 	for (size_t i = 0; rc == NT_OK && i < w->renamed.n; i++)
@@ -664,7 +650,6 @@ nt_rc watcher_open(const char *repo, const char *posts_dir,
 	w->st = st;
 	w->wc = wc;
 	w->settle_ms = wc->settle_ms;
-	w->ino = -1;
 	if (stat(w->repo, &sb) != 0 || !S_ISDIR(sb.st_mode))
 		rc = nt_fail(err, NT_ENOENT, "%s: no such folder (site.repo)",
 			     w->repo);
@@ -686,14 +671,11 @@ void watcher_free(struct watcher *w)
 {
 	if (w == NULL)
 		return;
-	if (w->ino >= 0)
-		close(w->ino);
 	for (size_t i = 0; i < w->n_ign; i++)
 		free(w->ign[i].rel);
 	free(w->ign);
-	for (size_t i = 0; i < MOVES_MAX; i++)
-		free(w->moves[i].id);
 	nt_strv_clear(&w->renamed);
+	nt_strv_clear(&w->subdirs);
 	git_repository_free(w->git);
 	free(w->ref);
 	free(w->branch);
@@ -798,135 +780,52 @@ nt_rc watcher_lookup(struct watcher *w, const char *rel, struct watch_file *f,
 	return r ? S_git_fail(NT_EIO, err, w->repo, rel) : NT_OK;
 }
 
-/* ---- inotify ------------------------------------------------------- */
+/* ---- what to watch ------------------------------------------------- */
 
-static nt_rc S_add_watch(struct watcher *w, const char *path, uint32_t mask,
-			 int *wd, struct nt_err *err)
+void watcher_dirs(struct watcher *w,
+		  void (*fn)(void *ctx, enum watch_dir kind, const char *path,
+			     const char *rel),
+		  void *ctx)
 {
-	int r = inotify_add_watch(w->ino, path, mask | IN_ONLYDIR);
-
-	if (r < 0)
-		return nt_fail(err, NT_EIO, "%s: inotify: %s", path,
-			       strerror(errno));
-	if (wd)
-		*wd = r;
-	return NT_OK;
-}
-
-int watcher_watch(struct watcher *w, struct nt_err *err)
-{
-	const uint32_t refs = IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE;
-	nt_rc rc = NT_OK;
-
-	if (w->ino >= 0)
-		return w->ino;
-	w->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (w->ino < 0) {
-		nt_fail(err, NT_EIO, "inotify: %s", strerror(errno));
-		return -1;
-	}
 	if (w->git) {
-		/* HEAD and packed-refs live in the git folder, loose refs
+		/* HEAD and packed-refs live in the git folder(s), loose refs
 		 * below refs/heads (a branch "a/b" in a folder of its own) */
+		const char *gitdir = git_repository_path(w->git);
 		const char *common = git_repository_commondir(w->git);
 		char *heads = nt_xasprintf("%srefs/heads", common);
 		char *dir = w->branch ? nt_xasprintf("%s/%s", heads, w->branch)
 				      : NULL;
 
-		if (dir)
+		fn(ctx, WATCH_DIR_GIT, gitdir, NULL);
+		if (strcmp(common, gitdir) != 0)
+			fn(ctx, WATCH_DIR_GIT, common, NULL);
+		fn(ctx, WATCH_DIR_REFS, heads, NULL);
+		if (dir) {
 			*strrchr(dir, '/') = '\0';
-		rc = S_add_watch(w, git_repository_path(w->git), refs,
-				 &w->wd_git, err);
-		w->wd_common = w->wd_git;
-		if (rc == NT_OK && strcmp(common, git_repository_path(w->git)))
-			rc = S_add_watch(w, common, refs, &w->wd_common, err);
-		if (rc == NT_OK)
-			rc = S_add_watch(w, heads, refs, NULL, err);
-		if (rc == NT_OK && dir && strcmp(dir, heads))
-			rc = S_add_watch(w, dir, refs, NULL, err);
+			if (strcmp(dir, heads) != 0)
+				fn(ctx, WATCH_DIR_REFS, dir, NULL);
+		}
 		free(dir);
 		free(heads);
-	} else {
-		rc = S_add_watch(w, w->posts_abs,
-				 IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
-					 IN_CREATE,
-				 NULL, err);
-	}
-	if (rc) {
-		close(w->ino);
-		w->ino = -1;
-	}
-	return w->ino;
-}
-
-/* Whether an event may have moved the tip: HEAD or packed-refs in the
- * git folders, any ref but a lock file below refs/heads. */
-static bool S_ref_event(const struct watcher *w, const struct inotify_event *ev)
-{
-	size_t n = strlen(ev->name);
-
-	if (ev->wd == w->wd_git || ev->wd == w->wd_common)
-		return strcmp(ev->name, "HEAD") == 0 ||
-		       strcmp(ev->name, "packed-refs") == 0;
-	return !(n >= 5 && strcmp(ev->name + n - 5, ".lock") == 0);
-}
-
-/* Dir mode: a rename within the folder keeps a seen post seen. */
-static void S_moved(struct watcher *w, const struct inotify_event *ev)
-{
-	char *id = S_id_of(ev->name);
-
-	if (ev->mask & IN_MOVED_FROM) {
-		struct move *m = &w->moves[w->next_move++ % MOVES_MAX];
-
-		free(m->id);
-		m->cookie = ev->cookie;
-		m->id = id;
 		return;
 	}
-	for (size_t i = 0; i < MOVES_MAX; i++) {
-		struct move *m = &w->moves[i];
+	fn(ctx, WATCH_DIR_POSTS, w->posts_abs, w->posts);
+	for (size_t i = 0; i < w->subdirs.n; i++) {
+		char *abs = nt_xasprintf("%s/%s", w->repo, w->subdirs.v[i]);
 
-		if (m->id && m->cookie == ev->cookie) {
-			if (store_is_seen(w->st, m->id) &&
-			    !nt_strv_contains(&w->renamed, id))
-				nt_strv_pushdup(&w->renamed, id);
-			free(m->id);
-			m->id = NULL;
-		}
+		fn(ctx, WATCH_DIR_POSTS, abs, w->subdirs.v[i]);
+		free(abs);
 	}
-	free(id);
 }
 
-int watcher_events(struct watcher *w)
+void watcher_moved(struct watcher *w, const char *from_rel, const char *to_rel)
 {
-	char buf[8192]
-		__attribute__((aligned(__alignof__(struct inotify_event))));
-	int want = -1;
-	ssize_t n;
+	char *from = S_id_of(from_rel);
+	char *to = S_id_of(to_rel);
 
-	if (w->ino < 0)
-		return -1;
-	while ((n = read(w->ino, buf, sizeof(buf))) > 0) {
-		for (char *p = buf; p < buf + n;) {
-			const struct inotify_event *ev = (const void *)p;
-			bool named = ev->len > 0 && ev->name[0] != '\0';
-
-			p += sizeof(*ev) + ev->len;
-			if (ev->mask & IN_Q_OVERFLOW) {
-				want = 0;
-			} else if (w->git) {
-				if (named && S_ref_event(w, ev))
-					want = GIT_DEBOUNCE_MS;
-			} else if (named && ev->name[0] != '.') {
-				if (ev->mask & (IN_MOVED_FROM | IN_MOVED_TO))
-					S_moved(w, ev);
-				if (!(ev->mask & IN_MOVED_FROM))
-					want = w->settle_ms;
-			}
-		}
-	}
-	if (w->git == NULL && want >= 0)
-		want = w->settle_ms; /* a quiet time after the last event */
-	return want;
+	if (store_is_seen(w->st, from) && !store_is_seen(w->st, to) &&
+	    !nt_strv_contains(&w->renamed, to))
+		nt_strv_pushdup(&w->renamed, to);
+	free(from);
+	free(to);
 }

@@ -96,6 +96,13 @@ struct chan_conf {
 nt_rc config_load(const char *path, bool check_secrets, struct config **out,
 		  struct nt_err *err);
 
+/* As config_load(), reading 'path' as if it were the file 'origin'
+ * (NULL: 'path' itself): messages name 'origin', and relative paths in
+ * it are taken from its folder.  For `notify watch`, whose workers read
+ * the snapshot of the configuration in force, not the file on disk. */
+nt_rc config_load_as(const char *path, const char *origin, bool check_secrets,
+		     struct config **out, struct nt_err *err);
+
 /* Frees 'c'; config_free(NULL) does nothing. */
 void config_free(struct config *c);
 

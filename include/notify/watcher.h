@@ -13,7 +13,8 @@
  * candidate: the seen set, not the history, keeps old posts out.
  *
  * Directory mode: every file of the posts folder whose post was never
- * seen; inotify tells when to look, after a quiet time (watch.settle_ms).
+ * seen.  When to look is not decided here: `notify watch` follows the
+ * folders watcher_dirs() names with inotify (watchd.c).
  *
  * The watcher reads the outbox (the seen set, the last processed commit)
  * but never writes it: a scan hands out a batch whose 'mark' the caller
@@ -73,7 +74,7 @@ nt_rc watcher_open(const char *repo, const char *posts_dir,
 		   const struct watch_conf *wc, size_t max_bytes,
 		   struct store *st, struct watcher **out, struct nt_err *err);
 
-/* Frees 'w' and closes its inotify descriptor; NULL does nothing. */
+/* Frees 'w'; watcher_free(NULL) does nothing. */
 void watcher_free(struct watcher *w);
 
 bool watcher_is_git(const struct watcher *w);
@@ -105,15 +106,22 @@ void watch_file_clear(struct watch_file *f);
  * post, or not yet published).  Git mode needs none of it. */
 void watcher_ignore(struct watcher *w, const struct watch_file *f);
 
-/* Starts inotify: on the repository's refs (git) or on the posts folder
- * (dir).  Returns the descriptor to poll (owned by the watcher), or -1
- * with 'err' filled. */
-int watcher_watch(struct watcher *w, struct nt_err *err);
+/* The folders whose changes call for a scan, as the last scan left them:
+ * - WATCH_DIR_GIT: a git folder, where HEAD or packed-refs may change;
+ * - WATCH_DIR_REFS: a folder of branch refs (NAME, not NAME.lock);
+ * - WATCH_DIR_POSTS: the posts folder and the folders below it (dir
+ *   mode), 'rel' being its path from the site root.
+ * fn gets each once; the strings are borrowed for the call. */
+enum watch_dir { WATCH_DIR_GIT, WATCH_DIR_REFS, WATCH_DIR_POSTS };
+void watcher_dirs(struct watcher *w,
+		  void (*fn)(void *ctx, enum watch_dir kind, const char *path,
+			     const char *rel),
+		  void *ctx);
 
-/* Reads the pending inotify events.  Returns the milliseconds to wait
- * before a scan (a debounce in git mode, watch.settle_ms in dir mode),
- * or -1 when nothing calls for one. */
-int watcher_events(struct watcher *w);
+/* Dir mode: 'from_rel' was renamed 'to_rel' (paths from the site root,
+ * as inotify paired them).  When the old name was seen and the new one
+ * is not, the next scan hands the new one out as renamed, not new. */
+void watcher_moved(struct watcher *w, const char *from_rel, const char *to_rel);
 
 /* Git mode with watch.remote: fetches it and fast-forwards the branch
  * (and the work tree, when the branch is checked out).  A failure is

@@ -1,12 +1,14 @@
 #!/bin/sh
-# `meson install --destdir` installs exactly: the binary, the three units,
+# `meson install --destdir` installs exactly: the binary and its
+# supervisor (notify-watchd, in LIBEXECDIR/notify), the three units,
 # the example configuration (adapted to an installed system), the
 # templates and the two man pages; and the installed configuration is
 # valid for the installed binary.
 # usage: install.sh SOURCE_ROOT BUILD_ROOT BINDIR SYSCONFDIR TEMPLATESDIR
-#                   MANDIR UNITDIR
+#                   MANDIR UNITDIR LIBEXECDIR
 set -u
 root=$1 build=$2 bindir=$3 sysconfdir=$4 templatesdir=$5 mandir=$6 unitdir=$7
+libexecdir=$8
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 . "$root/tests/cli/lib.sh"
@@ -20,6 +22,7 @@ check "meson install --destdir" $rc
 
 {
 	echo "$bindir/notify"
+	echo "$libexecdir/notify/notify-watchd"
 	for u in notify.service notify-scan.service notify-scan.timer; do
 		echo "$unitdir/$u"
 	done
@@ -52,5 +55,8 @@ done
 check "its secret files are the units' credential IDs" $missing
 test -x "$dest$bindir/notify" && test -s "$dest$mandir/man1/notify.1"
 check "binary executable, man page not empty" $?
+"$dest$libexecdir/notify/notify-watchd" >/dev/null 2>&1
+test $? -eq 64
+check "the supervisor of notify watch runs (usage: exit 64)" $?
 
 finish

@@ -1,6 +1,6 @@
-/* Unit tests of the watcher (watcher.c) in directory mode, where inotify
- * is part of what is decided; git mode is covered end to end by
- * tests/cli/scan.sh and tests/integration/replay.py. */
+/* Unit tests of the watcher (watcher.c) in directory mode: listing,
+ * ignored files, renames, the folders to watch.  Git mode is covered end
+ * to end by tests/cli/scan.sh and tests/integration/replay.py. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -151,13 +151,14 @@ static void renames_and_ignored_files(void **state)
 	assert_int_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
 	S_commit(fx, &b, b.n);
 	watch_batch_clear(&b);
-	assert_true(watcher_watch(fx->w, &err) >= 0);
 
 	snprintf(from, sizeof(from), "%s/2026-11-01-a.md", fx->posts);
 	snprintf(to, sizeof(to), "%s/2026-11-01-renamed.md", fx->posts);
 	assert_int_equal(rename(from, to), 0);
 	S_write(fx, "2026-11-05-draft.md", "---\npublished: false\n---\n");
-	assert_true(watcher_events(fx->w) >= 0);
+	/* as inotify paired them (watchd.c) */
+	watcher_moved(fx->w, "_posts/2026-11-01-a.md",
+		      "_posts/2026-11-01-renamed.md");
 	assert_int_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
 	assert_int_equal(b.n_renamed, 1);
 	assert_string_equal(b.renamed[0], "2026-11-01-renamed");
@@ -192,17 +193,54 @@ static void a_file_moved_in_is_new(void **state)
 	assert_int_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
 	S_commit(fx, &b, b.n);
 	watch_batch_clear(&b);
-	assert_true(watcher_watch(fx->w, &err) >= 0);
 	snprintf(from, sizeof(from), "%s/tmp.md", fx->dir);
 	snprintf(to, sizeof(to), "%s/2026-11-07-moved.md", fx->posts);
 	S_write(fx, "../tmp.md", "---\ntitle: M\n---\n");
 	assert_int_equal(rename(from, to), 0);
-	assert_int_equal(watcher_events(fx->w), 0); /* settle_ms = 0 */
+	watcher_moved(fx->w, "tmp.md", "_posts/2026-11-07-moved.md");
 	assert_int_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
 	assert_int_equal(b.n_renamed, 0);
 	assert_int_equal(b.n, 1);
 	assert_string_equal(b.v[0].id, "2026-11-07-moved");
 	watch_batch_clear(&b);
+}
+
+struct dirs_seen {
+	char rel[4][64];
+	int n;
+};
+
+static void S_dir_cb(void *ctx, enum watch_dir kind, const char *path,
+		     const char *rel)
+{
+	struct dirs_seen *d = ctx;
+
+	assert_int_equal(kind, WATCH_DIR_POSTS);
+	assert_non_null(strstr(path, rel));
+	assert_true(d->n < 4);
+	snprintf(d->rel[d->n++], sizeof(d->rel[0]), "%s", rel);
+}
+
+/* The posts folder and the folders below it, as the last scan found. */
+static void dirs_to_watch_include_subfolders(void **state)
+{
+	struct fx *fx = *state;
+	struct watch_batch b;
+	struct nt_err err = {{0}};
+	struct dirs_seen d = {0};
+	char sub[160];
+
+	snprintf(sub, sizeof(sub), "%s/2026", fx->posts);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	S_write(fx, "2026/2026-11-09-deep.md", "---\ntitle: D\n---\n");
+	assert_int_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
+	assert_int_equal(b.n, 1);
+	assert_string_equal(b.v[0].rel, "_posts/2026/2026-11-09-deep.md");
+	watch_batch_clear(&b);
+	watcher_dirs(fx->w, S_dir_cb, &d);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.rel[0], "_posts");
+	assert_string_equal(d.rel[1], "_posts/2026");
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, S_setup, S_teardown)
@@ -214,6 +252,7 @@ int main(void)
 		T(first_scan_is_a_baseline_then_only_new_files),
 		T(renames_and_ignored_files),
 		T(a_file_moved_in_is_new),
+		T(dirs_to_watch_include_subfolders),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
