@@ -203,10 +203,12 @@ static void S_say_time(int64_t t, char *buf, size_t n)
 	strftime(buf, n, "%Y-%m-%d %H:%M:%S %z", localtime_r(&tt, &tm));
 }
 
-/* Reads, parses and judges file 'f': into pl->ready, a hold, or a log
- * line saying why not. */
+/* Reads, parses and judges file 'f': into pl->ready (or, for a
+ * baseline, pl->seen), a hold, or a log line saying why not.  A post
+ * that is not published, or cannot be read, is left unseen, so that a
+ * later change (published: true, a fix) brings it in. */
 static void S_judge(struct svc *s, struct site *site, struct plan *pl,
-		    const struct watch_file *f, int64_t now)
+		    const struct watch_file *f, int64_t now, bool baseline)
 {
 	struct nt_err err = {{0}};
 	struct post *p = NULL;
@@ -243,6 +245,8 @@ static void S_judge(struct svc *s, struct site *site, struct plan *pl,
 			 post_id(p), t);
 		S_hold(pl, f, when);
 		watcher_ignore(s->w, f);
+	} else if (baseline) {
+		nt_strv_pushdup(&pl->seen, post_id(p));
 	} else {
 		pl->ready = nt_xrealloc(pl->ready,
 					(pl->n_ready + 1) * sizeof(*pl->ready));
@@ -391,17 +395,20 @@ static nt_rc S_pass(struct svc *s, enum pass how, size_t backfill,
 			  "history of %s: only posts never seen are new",
 			  config_site_repo(s->cfg),
 			  watcher_branch(s->w) ? watcher_branch(s->w) : "HEAD");
+	if (b.n > 0 || b.n_renamed > 0)
+		site = S_site(s);
 	if ((b.first_run && how == PASS_NEW) || how == PASS_BASELINE) {
+		/* every published post is seen; one not yet published, or
+		 * dated ahead, is still to come */
 		for (size_t i = 0; i < b.n; i++)
-			nt_strv_pushdup(&pl.seen, b.v[i].id);
-		log_notice("baseline: %zu files recorded as seen%s%s; nothing "
+			S_judge(s, site, &pl, &b.v[i], now, true);
+		log_notice("baseline: %zu posts recorded as seen%s%s; nothing "
 			   "sent",
-			   b.n, b.commit[0] ? " at commit " : "", b.commit);
+			   pl.seen.n, b.commit[0] ? " at commit " : "",
+			   b.commit);
 	} else {
-		if (b.n > 0 || b.n_renamed > 0)
-			site = S_site(s);
 		for (size_t i = 0; i < b.n; i++)
-			S_judge(s, site, &pl, &b.v[i], now);
+			S_judge(s, site, &pl, &b.v[i], now, false);
 		if (how == PASS_BACKFILL)
 			S_keep_newest(&pl, backfill);
 		if (pl.n_ready)
@@ -456,7 +463,7 @@ static nt_rc S_held_pass(struct svc *s, struct nt_err *err)
 		if (store_is_seen(s->st, f.id))
 			nt_strv_pushdup(&pl.unholds, l.ids.v[i]);
 		else
-			S_judge(s, site, &pl, &f, now);
+			S_judge(s, site, &pl, &f, now, false);
 		watch_file_clear(&f);
 	}
 	if (rc == NT_OK && (pl.n_ready || pl.n_holds || pl.unholds.n))

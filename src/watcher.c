@@ -20,6 +20,9 @@
 #include "notify/log.h"
 #include "notify/store.h"
 
+/* Similarity (percent) from which a deleted and an added post are one
+ * renamed post. */
+#define RENAME_THRESHOLD 90
 /* Folders below the posts folder a listing descends into. */
 #define DIR_MAX_DEPTH 8
 
@@ -190,6 +193,13 @@ static nt_rc S_git_open(struct watcher *w, bool must, struct nt_err *err)
 		 * and a service (DynamicUser=) never owns it: without this,
 		 * libgit2 refuses it as "not found". */
 		git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+		/* nor is the repository read through the settings of whoever
+		 * runs it: a ~/.gitconfig of another user (HOME kept by su)
+		 * cannot be read, and fails the open */
+		git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH,
+				 GIT_CONFIG_LEVEL_GLOBAL, "");
+		git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG,
+				 "");
 		S_git_ready = true;
 	}
 	r = git_repository_open_ext(&w->git, w->repo,
@@ -383,7 +393,12 @@ static nt_rc S_git_diff(struct watcher *w, const git_oid *from,
 	git_diff_find_options_init(&fo, GIT_DIFF_FIND_OPTIONS_VERSION);
 	o.pathspec.strings = spec;
 	o.pathspec.count = 2;
+	/* A post is renamed whole (a slug fixed): only a near copy is a
+	 * rename.  git's 50 % pairs a new post with a deleted one written
+	 * on the same template, and a new post taken for a rename is an
+	 * alert lost. */
 	fo.flags = GIT_DIFF_FIND_RENAMES;
+	fo.rename_threshold = RENAME_THRESHOLD;
 	if (from)
 		r = git_commit_lookup(&c1, w->git, from);
 	if (r == 0 && from)
