@@ -37,6 +37,9 @@ int cmd_watch(const struct cli_ctx *ctx, int argc, char **argv)
 		return EX_OSERR;
 	}
 	self[n] = '\0';
+	/* replaced on disk since it started (an upgrade): the new one */
+	if (n > 10 && strcmp(self + n - 10, " (deleted)") == 0)
+		self[n - 10] = '\0';
 	/* a build tree keeps both side by side; a relocated install (a
 	 * DESTDIR, /opt) keeps the layout below its prefix */
 	slash = strrchr(self, '/');

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -160,7 +161,7 @@ static bool S_spawn(struct sup *s, int cfg, bool fetch, bool trial)
 {
 	struct nt_strv argv = NT_STRV_INIT;
 	int p[2];
-	pid_t pid;
+	pid_t pid, parent;
 
 	if (pipe2(p, O_CLOEXEC) != 0) {
 		log_warn("pipe");
@@ -182,10 +183,16 @@ static bool S_spawn(struct sup *s, int cfg, bool fetch, bool trial)
 		nt_strv_pushdup(&argv, s->to.v[i]);
 	}
 	nt_strv_push(&argv, NULL);
+	parent = getpid();
 	pid = fork();
 	if (pid == 0) {
 		sigset_t none;
 
+		/* a supervisor killed (SIGKILL) ends its pass too, after the
+		 * send in flight, as SIGTERM would */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(EX_TEMPFAIL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		/* the service's protocol is the supervisor's alone */
