@@ -14,6 +14,9 @@
 #define SLACK_HEADER_MAX 150 /* characters of a header block */
 #define SLACK_TEXT_MAX 3000  /* characters of any text object */
 #define SLACK_URL_MAX 3000   /* characters of a button url */
+/* Sections a long body (a digest) is spread over, line by line: Slack
+ * allows 50 blocks, and a reader no more. */
+#define SLACK_SECTIONS_MAX 10
 /* Discord's content limit, the smallest of the Slack-compatible ones */
 #define SLACK_COMPAT_MAX 2000
 /* What RFC 3986 lets a URL hold as it is (percent-escapes included) */
@@ -122,7 +125,7 @@ static nt_rc S_parts(const struct chan_env *env, const struct chan_item *it,
 		rc = chan_template(env, it, RENDER_SUBJECT, &subject, err);
 	if (rc)
 		return rc;
-	fmt_truncate(&p->body, 0, SLACK_TEXT_MAX);
+	fmt_truncate(&p->body, 0, SLACK_TEXT_MAX * SLACK_SECTIONS_MAX);
 	if (it->digest)
 		S_plain(nt_buf_str(&subject), SLACK_HEADER_MAX, &p->header);
 	else
@@ -141,6 +144,54 @@ static nt_rc S_parts(const struct chan_env *env, const struct chan_item *it,
 	return NT_OK;
 }
 
+static size_t S_chars(const char *s, size_t n)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
+
+static void S_section(json_object *blocks, struct nt_buf *text)
+{
+	json_object *b, *t;
+
+	fmt_truncate(text, 0, SLACK_TEXT_MAX); /* one line too long */
+	if (text->len == 0) /* Slack refuses an empty text object */
+		return;
+	b = S_block("section");
+	t = S_text_obj("mrkdwn", nt_buf_str(text));
+	json_object_object_add(t, "verbatim", json_object_new_boolean(1));
+	json_object_object_add(b, "text", t);
+	json_object_array_add(blocks, b);
+	text->len = 0;
+}
+
+/* The body in sections of at most SLACK_TEXT_MAX characters each, cut
+ * between lines, so that no post of a digest is cut off. */
+static void S_sections(json_object *blocks, const char *body, size_t len)
+{
+	struct nt_buf chunk = NT_BUF_INIT;
+	size_t chars = 0;
+
+	for (const char *p = body, *end = body + len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+		size_t c = S_chars(p, n);
+
+		if (chunk.len && chars + c > SLACK_TEXT_MAX) {
+			S_section(blocks, &chunk);
+			chars = 0;
+		}
+		nt_buf_add(&chunk, p, n);
+		chars += c;
+		p += n;
+	}
+	S_section(blocks, &chunk);
+	nt_buf_release(&chunk);
+}
+
 static json_object *S_block_kit(const struct chan_env *env,
 				const struct chan_item *it, struct parts *p)
 {
@@ -154,15 +205,7 @@ static json_object *S_block_kit(const struct chan_env *env,
 	json_object_object_add(
 		b, "text", S_text_obj("plain_text", nt_buf_str(&p->header)));
 	json_object_array_add(blocks, b);
-	if (p->body.len) { /* Slack refuses an empty text object */
-		b = S_block("section");
-		json_object *t = S_text_obj("mrkdwn", nt_buf_str(&p->body));
-
-		json_object_object_add(t, "verbatim",
-				       json_object_new_boolean(1));
-		json_object_object_add(b, "text", t);
-		json_object_array_add(blocks, b);
-	}
+	S_sections(blocks, nt_buf_str(&p->body), p->body.len);
 	if (p->context.len) {
 		json_object *elems = json_object_new_array();
 		json_object *t = S_text_obj("mrkdwn", nt_buf_str(&p->context));

@@ -58,4 +58,34 @@ NOTIFY_CONFIG=$tmp/none.conf "$notify" --post "$post" --dry-run \
 	>/dev/null 2>&1
 check "missing configuration: 78" $(($? != 78))
 
+# A digest of 30 posts with long titles: Slack's 3,000 characters a text
+# object cut it off; it is spread over several sections instead, each
+# within the limit, and names every post.
+mkdir -p "$tmp/big/_posts"
+cp "$root/examples/site/_config.yml" "$tmp/big/"
+set --
+i=10
+while [ $i -lt 40 ]; do
+	day=$(printf %02d $((i - 9)))
+	f=$tmp/big/_posts/2026-11-$day-alerte-$i.md
+	printf -- '---\ntitle: "Alerte %s sur une passerelle VPN dont le nom est volontairement long pour remplir"\ndate: 2026-11-%s 08:00:00 +0000\ntags: [veille-cyber]\n---\n**Points clés :**\n\n- point\n' \
+		"D$i" "$day" >"$f"
+	set -- "$@" --post "$f"
+	i=$((i + 1))
+done
+"$notify" -c "$conf" "$@" --dry-run --channel soc >"$tmp/out"
+python3 - "$tmp/out" <<'PY'
+import json, sys
+raw = open(sys.argv[1], encoding="utf-8").read()
+body = json.loads(raw.split("\n", 1)[1])
+secs = [b["text"]["text"] for b in body["blocks"] if b["type"] == "section"]
+assert len(secs) > 1, f"{len(secs)} section(s)"
+assert all(len(t) <= 3000 for t in secs), [len(t) for t in secs]
+text = "".join(secs)
+missing = [f"D{i}" for i in range(10, 40) if f"Alerte D{i} " not in text]
+assert not missing, missing
+PY
+check "a 30-post Slack digest: every post, in sections of <= 3000 chars" $?
+set --
+
 finish
