@@ -49,7 +49,7 @@ struct svc {
 	struct dispatch *d;
 	bool dry_run;
 	bool progress; /* a terminal: a progress line instead of lines */
-	/* counts since start, for STATUS */
+	/* what this pass did, for the report to the supervisor */
 	size_t posts, sent, retried, failed;
 	/* the batch being delivered, for the progress line */
 	size_t batch_rows, batch_done;

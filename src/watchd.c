@@ -327,11 +327,12 @@ static void S_apply(struct sup *s, char *rep)
 		free(s->dirs[i].rel);
 		s->dirs[i] = s->dirs[--s->n_dirs];
 	}
+	/* a remote named (at start, on reload): caught up with at once */
 	if (s->fetch_interval == 0)
 		s->fetch_at = -1;
 	else if (s->fetch_at < 0 || s->git != was_git ||
 		 s->fetch_interval != was_fetch)
-		s->fetch_at = now + (int64_t)s->fetch_interval * 1000;
+		s->fetch_at = now;
 }
 
 /* The worker's pipe closed: it is done.  Returns the exit code to end
