@@ -579,11 +579,13 @@ static void S_report_dir(void *ctx, enum watch_dir kind, const char *path,
 		       rel ? rel : "");
 }
 
-static void S_worker_report(struct svc *s)
+/* The first part, once the new posts are committed to the outbox and
+ * before they are sent: what to watch.  It ends with "scanned", on which
+ * the supervisor's first pass says READY=1: a backlog to send (a restart
+ * after a long outage) must not hold the service in "starting". */
+static void S_worker_scanned(struct svc *s)
 {
 	const struct watch_conf *wc = config_watch(s->cfg);
-	int64_t due = store_next_due(s->st, NULL);
-	int64_t held = store_held_next(s->st);
 
 	printf("mode\t%s\n", watcher_is_git(s->w) ? "git" : "dir");
 	printf("repo\t%s\n", config_site_repo(s->cfg));
@@ -593,6 +595,16 @@ static void S_worker_report(struct svc *s)
 	printf("settle_ms\t%d\n", wc->settle_ms);
 	printf("fetch_interval\t%d\n",
 	       watcher_is_git(s->w) && wc->remote ? wc->fetch_interval : 0);
+	printf("scanned\t1\n");
+	fflush(stdout);
+}
+
+/* The rest, at the end of the pass: when to come back, the counts. */
+static void S_worker_report(struct svc *s)
+{
+	int64_t due = store_next_due(s->st, NULL);
+	int64_t held = store_held_next(s->st);
+
 	if (due < 0 || (held >= 0 && held < due))
 		due = held;
 	printf("next\t%lld\n", (long long)due);
@@ -699,6 +711,8 @@ static int S_scan(const struct cli_ctx *ctx, struct scan_args *a)
 		rc = S_pass(&s, a->how, (size_t)a->backfill, &err);
 	if (rc == NT_OK && !s.dry_run)
 		rc = S_held_pass(&s, &err);
+	if (rc == NT_OK && a->worker)
+		S_worker_scanned(&s);
 	if (rc == NT_OK)
 		rc = S_deliver(&s, &err);
 	if (rc == NT_OK && a->worker)

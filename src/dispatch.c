@@ -162,10 +162,12 @@ static nt_rc S_record(struct dispatch *d, const struct dlv *row,
 	} else {
 		rc = store_mark_failed(d->st, row->id, o->reason, now, err);
 	}
-	log_info("delivery id=%lld chan=%s post=%s attempt=%d result=%s "
+	log_info("delivery id=%lld chan=%s%s%s post=%s attempt=%d result=%s "
 		 "http=%ld retry_in=%llds%s%s",
-		 (long long)row->id, row->channel, row->post_id, row->attempts,
-		 S_fate_name(o->fate), o->http_status,
+		 (long long)row->id, row->channel,
+		 row->recipient && row->recipient[0] ? " rcpt=" : "",
+		 row->recipient ? row->recipient : "", row->post_id,
+		 row->attempts, S_fate_name(o->fate), o->http_status,
 		 (long long)(next >= 0 ? next - now : 0),
 		 o->reason[0] ? " reason=" : "", o->reason);
 	if (fn)

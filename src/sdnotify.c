@@ -67,10 +67,13 @@ nt_rc sdn_notify(const char *state, struct nt_err *err)
 	if (connect(fd, (const struct sockaddr *)&sa, len) != 0)
 		goto fail;
 	step = "send";
-	/* MSG_NOSIGNAL: a dead peer is an error here, never a SIGPIPE.  A
-	 * datagram goes whole or fails (EMSGSIZE), so no short sends. */
+	/* MSG_NOSIGNAL: a dead peer is an error here, never a SIGPIPE.
+	 * MSG_DONTWAIT: a manager that stopped reading costs a lost status
+	 * (EAGAIN), never a frozen service.  A datagram goes whole or fails
+	 * (EMSGSIZE), so no short sends. */
 	do
-		sent = send(fd, state, strlen(state), MSG_NOSIGNAL);
+		sent = send(fd, state, strlen(state),
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (sent < 0 && errno == EINTR);
 	if (sent < 0)
 		goto fail;

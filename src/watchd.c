@@ -382,6 +382,25 @@ static int S_reap(struct sup *s)
 	return -1;
 }
 
+/* The first pass has committed what it found (its report says
+ * "scanned"): the service is up, whatever is left to send. */
+static void S_ready(struct sup *s)
+{
+	struct nt_err err = {{0}};
+	char *copy;
+
+	if (s->ready || s->w.trial || s->w.rep.len == 0 ||
+	    strstr(s->w.rep.buf, "\nscanned\t") == NULL)
+		return;
+	copy = nt_xstrdup(s->w.rep.buf);
+	S_apply(s, copy);
+	free(copy);
+	s->ready = true;
+	sdn_notify("READY=1", &err);
+	log_notice("watching %s (%s mode)", s->repo ? s->repo : "?",
+		   s->git ? "git" : "directory");
+}
+
 /* Reads what the worker wrote; at the end of it, reaps it. */
 static int S_worker_out(struct sup *s)
 {
@@ -391,6 +410,7 @@ static int S_worker_out(struct sup *s)
 	while ((n = read(s->w.out, buf, sizeof(buf))) > 0)
 		if (s->w.rep.len + (size_t)n <= REPORT_MAX)
 			nt_buf_add(&s->w.rep, buf, (size_t)n);
+	S_ready(s);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return -1;
 	return S_reap(s);
@@ -595,14 +615,6 @@ static int S_loop(struct sup *s)
 				;
 		if (pf[3].revents) {
 			code = S_worker_out(s);
-			if (s->w.pid == 0 && code < 0 && !s->ready) {
-				s->ready = true;
-				sdn_notify("READY=1", &err);
-				log_notice("watching %s (%s mode)", s->repo,
-					   s->git ? "git" : "directory");
-			} else if (s->w.pid == 0 && code < 0 && s->ready) {
-				sdn_notify("READY=1", &err);
-			}
 			S_status(s);
 		}
 	}
