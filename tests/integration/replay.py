@@ -463,6 +463,7 @@ class Daemon:
         self.sock.bind(self.sock_path)
         self.sock.settimeout(0.1)
         self.msgs, self.lock = [], threading.Lock()
+        self.ready_at = []  # time.monotonic() of each READY=1
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
@@ -476,6 +477,8 @@ class Daemon:
                 return
             with self.lock:
                 self.msgs += data.splitlines()
+                if "READY=1" in data.splitlines():
+                    self.ready_at.append(time.monotonic())
 
     def since(self, i):
         with self.lock:
@@ -533,10 +536,13 @@ class Daemon:
 
 
 def start_daemon(d, label):
+    t = time.monotonic()
     d.start()
     ok = d.wait_ready(30)
     check(f"{label}: READY=1 within 30 s", ok,
           f"(exit {d.p.poll()}){d.tail()}")
+    if ok:
+        step(f"{label}: READY=1 {d.ready_at[-1] - t:.1f}s after the start")
     return ok
 
 
@@ -827,8 +833,9 @@ def negative_steps(rng, site, exp, d, peers, label, delivered, baseline,
     if git:
         site.git("commit", "-q", "-m", "Retire deux articles")
     settle()
-    # rename (same content, another name)
-    for p in (delivered[3], baseline[2]):
+    # rename: one as is, one with a typo fixed in the same commit (dir:
+    # just after), as when a title is corrected with its file name
+    for p, fix in ((delivered[3], False), (baseline[2], True)):
         new = p.name.replace(".md", "-maj.md")
         if git:
             site.git("mv", f"_posts/{p.name}", f"_posts/{new}")
@@ -836,7 +843,11 @@ def negative_steps(rng, site, exp, d, peers, label, delivered, baseline,
             os.rename(site.path(f"_posts/{p.name}"),
                       site.path(f"_posts/{new}"))
         p.name = new
+        if fix:
+            site.write(f"_posts/{new}", p.text.replace(
+                "sans attendre", "sans tarder"))
     if git:
+        site.git("add", "-A")
         site.git("commit", "-q", "-m", "Renomme deux articles")
     settle()
     # a draft
@@ -964,8 +975,27 @@ def part_dir(tmp):
         else:
             site.write(f"_posts/{p.name}", p.text)
     exp.add(b7d)
+    # SIGTERM in the middle of the 7: the send in flight ends, exit 0;
+    # the next start sends the rest, nothing twice
+    toks = {p.token for p in b7}
+    check("dir: 3 of the 7 reached Slack",
+          wait_until(lambda: len(toks & peers.seen()["slack"]) >= 3, 20,
+                     0.05))
+    t = time.monotonic()
+    rc = d.term(10)
+    check("dir: SIGTERM during the sends: exit 0 within 10 s", rc == 0,
+          f"(status {rc}){d.tail()}")
+    if rc is None:
+        d.kill9()
+    step(f"dir: SIGTERM during the 7 sends -> exit {rc} in "
+         f"{time.monotonic() - t:.1f}s")
+    n = peers.size()
+    check("dir: nothing sent after the exit", wait_quiet(peers, 0.5, 2) and
+          peers.size() == n)
+    if not restart(d, label, "a SIGTERM during the 7 sends"):
+        return d, peers
     took = wait_delivered(peers, b7, d=d)
-    step(f"dir: batch of 7 delivered in {took:.1f}s")
+    step(f"dir: batch of 7 delivered ({took:.1f}s after the restart)")
     b30, b30d = batch(rng, 30, base + dt.timedelta(hours=2), 3 * 3600)
     t = time.monotonic()
     site.add_posts(b30)
@@ -987,9 +1017,7 @@ def part_dir(tmp):
 
 
 def restart(d, label, why):
-    ok = start_daemon(d, f"{label}: restart after {why}")
-    step(f"{label}: restarted after {why}")
-    return ok
+    return start_daemon(d, f"{label}: restart after {why}")
 
 
 def part_restart(tmp):
@@ -1039,6 +1067,13 @@ def part_restart(tmp):
     if not restart(d, label, "a kill during the 7 sends"):
         return d, peers
     took = wait_delivered(peers, b7, d=d)
+    # 4 or so Slack sends were left, paced 1 s apart: READY=1 (the
+    # initial scan done) must not wait for them
+    last = max(t for t, ts in peers.channels()["slack"] if set(ts) & toks)
+    check("restart: READY=1 once the initial scan is done, before the "
+          "backlog is sent", d.ready_at and last > d.ready_at[-1],
+          f"READY=1 came {d.ready_at[-1] - last:.1f}s after the last "
+          f"Slack send of the backlog" if d.ready_at else "")
     step(f"restart: the 7 delivered {took:.1f}s after the restart")
     # 3. SIGKILL while the Matrix digest send hangs
     wait_quiet(peers, 0.8, 5)
