@@ -786,16 +786,21 @@ def check_future_time(label, peers, post, mono_due):
 
 
 def check_log_lines(label, d, post):
-    """The contract's per-delivery line: "notify: POST-ID CHANNEL[ to
-    RCPT]: sent"."""
+    """One dispatcher line per delivery, naming the channel, the email
+    recipient and the post: "notify: delivery id=N chan=NAME[ rcpt=ADDR]
+    post=POST-ID attempt=N result=sent ..." (DESIGN.md's key=value
+    delivery lines)."""
     pid = post.name[:-3]
-    want = [f"notify: {pid} soc: sent", f"notify: {pid} veille: sent"] + \
-        [f"notify: {pid} mail to {r}: sent" for r in RCPTS]
+    want = ["chan=soc", "chan=veille"] + \
+        [f"chan=mail rcpt={r}" for r in RCPTS]
     log = d.log().splitlines()
-    missing = [w for w in want if w not in log]
-    got = [x for x in log if pid in x][:3]
-    check(f"{label}: a delivery logs \"notify: POST-ID CHANNEL[ to RCPT]: "
-          f"sent\"", not missing, f"missing {missing}; the log has {got}")
+    sent = [x for x in log if x.startswith("notify: delivery id=")
+            and f" post={pid} " in x and " result=sent " in x]
+    missing = [w for w in want
+               if sum(1 for x in sent if f" {w} post=" in x) != 1]
+    check(f"{label}: one delivery line per channel and recipient, "
+          f"result=sent", not missing,
+          f"missing {missing}; the log has {sent[:4]}")
 
 
 def negative_steps(rng, site, exp, d, peers, label, delivered, baseline,
