@@ -18,7 +18,7 @@ cleanup() {
 		kill "$peer" 2>/dev/null
 		wait "$peer" 2>/dev/null
 	fi
-	rm -rf "$tmp"
+	[ -n "${KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
@@ -515,6 +515,32 @@ check "... it says baseline" $?
 commit "first post"
 expect "its first commit: 1 sent" 0 1
 expect "and not again" 0 0
+
+# ---- progress on a terminal, a summary line under systemd -------------------------
+
+newsite tty
+scan
+for d in 14 15 16; do
+	post "$repo/_posts/2026-10-$d-tty-$d.md" "Tty $d" "2026-10-$d 10:00:00 +0000"
+done
+commit "three posts"
+cp -r "$site" "$site.journal"
+if command -v script >/dev/null 2>&1; then
+	script -qec "'$notify' -c '$conf' scan" /dev/null >"$tmp/on-tty" 2>&1
+	grep -q "$(printf '\r')notify: 3/3 sent" "$tmp/on-tty"
+	check "on a terminal: a progress line (done/total)" $?
+	! grep -q "delivery id=" "$tmp/on-tty"
+	check "... instead of a line per delivery" $?
+fi
+# the same batch, under systemd: stderr is the journal
+rm -rf "$site" && mv "$site.journal" "$site"
+: >"$tmp/journal"
+jstream=$(stat -c '%d:%i' "$tmp/journal")
+JOURNAL_STREAM=$jstream "$notify" -c "$conf" scan 2>>"$tmp/journal"
+grep -q "^<5>delivered: 3 sent, 0 queued for retry, 0 failed" "$tmp/journal"
+check "under systemd: a summary line, with its priority" $?
+! grep -q "$(printf '\r')" "$tmp/journal"
+check "... and no progress line" $?
 
 # ---- a repository owned by another user --------------------------------------------
 
