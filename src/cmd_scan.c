@@ -141,6 +141,7 @@ struct ready {
 	json_object *alert;
 	int64_t when;
 	char *rel;
+	char blob[41];
 };
 
 static int S_by_date(const void *a, const void *b)
@@ -156,7 +157,11 @@ static int S_by_date(const void *a, const void *b)
 struct plan {
 	struct ready *ready;
 	size_t n_ready;
-	struct nt_strv seen; /* marked seen without being announced */
+	/* marked seen (with where they are and their contents, when known):
+	 * announced posts, baseline ones, renamed ones */
+	struct store_seen *seen;
+	size_t n_seen;
+	struct nt_strv seen_strs; /* what seen points into, 3 an entry */
 	struct store_hold *holds;
 	size_t n_holds;
 	struct nt_strv hold_strs; /* what holds point into */
@@ -170,7 +175,8 @@ static void S_plan_clear(struct plan *pl)
 		free(pl->ready[i].rel);
 	}
 	free(pl->ready);
-	nt_strv_clear(&pl->seen);
+	free(pl->seen);
+	nt_strv_clear(&pl->seen_strs);
 	free(pl->holds);
 	nt_strv_clear(&pl->hold_strs);
 	nt_strv_clear(&pl->unholds);
@@ -192,6 +198,27 @@ static void S_fix_holds(struct plan *pl)
 	for (size_t i = 0; i < pl->n_holds; i++) {
 		pl->holds[i].post_id = pl->hold_strs.v[2 * i];
 		pl->holds[i].path = pl->hold_strs.v[2 * i + 1];
+	}
+}
+
+/* 'id' to be marked seen; 'rel' and 'blob' may be NULL or "". */
+static void S_seen(struct plan *pl, const char *id, const char *rel,
+		   const char *blob)
+{
+	nt_strv_pushdup(&pl->seen_strs, id);
+	nt_strv_pushdup(&pl->seen_strs, rel ? rel : "");
+	nt_strv_pushdup(&pl->seen_strs, blob ? blob : "");
+	pl->seen = nt_xrealloc(pl->seen, (pl->n_seen + 1) * sizeof(*pl->seen));
+	pl->n_seen++;
+}
+
+static void S_fix_seen(struct plan *pl)
+{
+	for (size_t i = 0; i < pl->n_seen; i++) {
+		char *const *v = &pl->seen_strs.v[3 * i];
+
+		pl->seen[i] = (struct store_seen){v[0], v[1][0] ? v[1] : NULL,
+						  v[2][0] ? v[2] : NULL};
 	}
 }
 
@@ -246,12 +273,16 @@ static void S_judge(struct svc *s, struct site *site, struct plan *pl,
 		S_hold(pl, f, when);
 		watcher_ignore(s->w, f);
 	} else if (baseline) {
-		nt_strv_pushdup(&pl->seen, post_id(p));
+		S_seen(pl, post_id(p), f->rel, f->blob);
 	} else {
+		struct ready *r;
+
 		pl->ready = nt_xrealloc(pl->ready,
 					(pl->n_ready + 1) * sizeof(*pl->ready));
-		pl->ready[pl->n_ready++] = (struct ready){
-			alert_create(p, site), when, nt_xstrdup(f->rel)};
+		r = &pl->ready[pl->n_ready++];
+		*r = (struct ready){alert_create(p, site), when,
+				    nt_xstrdup(f->rel), ""};
+		memcpy(r->blob, f->blob, sizeof(r->blob));
 	}
 	post_free(p);
 }
@@ -288,10 +319,16 @@ static nt_rc S_dry_put(struct announce_sink *sk, const struct chan_conf *ch,
 	return NT_OK;
 }
 
+/* The state a batch moves the outbox from and to (the last processed
+ * commit): committed only if no other process moved it meanwhile. */
+struct mark {
+	const char *key, *old, *value; /* key NULL: none */
+};
+
 /* Announces what 'pl' made ready and commits the whole batch. */
 static nt_rc S_commit(struct svc *s, struct site *site, struct plan *pl,
-		      const char *mark, char *const *renamed, size_t n_renamed,
-		      int64_t now, struct nt_err *err)
+		      const struct mark *mark, const struct watch_file *renamed,
+		      size_t n_renamed, int64_t now, struct nt_err *err)
 {
 	struct announce_queue q;
 	json_object **alerts = nt_xcalloc(pl->n_ready + 1, sizeof(*alerts));
@@ -302,15 +339,19 @@ static nt_rc S_commit(struct svc *s, struct site *site, struct plan *pl,
 	if (pl->n_ready > 0) /* qsort(NULL, 0, ...) is undefined */
 		qsort(pl->ready, pl->n_ready, sizeof(*pl->ready), S_by_date);
 	for (size_t i = 0; i < pl->n_ready; i++) {
-		alerts[i] = pl->ready[i].alert;
+		struct ready *r = &pl->ready[i];
+
+		alerts[i] = r->alert;
 		/* one every filter leaves out is handled all the same */
-		nt_strv_pushdup(&pl->seen,
-				json_object_get_string(json_object_object_get(
-					alerts[i], "id")));
+		S_seen(pl,
+		       json_object_get_string(
+			       json_object_object_get(r->alert, "id")),
+		       r->rel, r->blob);
 	}
 	for (size_t i = 0; i < n_renamed; i++)
-		nt_strv_pushdup(&pl->seen, renamed[i]);
+		S_seen(pl, renamed[i].id, renamed[i].rel, renamed[i].blob);
 	S_fix_holds(pl);
+	S_fix_seen(pl);
 	announce_queue_init(&q);
 	q.base.skip = S_print_skip;
 	if (s->dry_run) {
@@ -324,14 +365,16 @@ static nt_rc S_commit(struct svc *s, struct site *site, struct plan *pl,
 			     (time_t)now, &q.base, err);
 	if (rc == NT_OK) {
 		b.items = announce_queue_items(&q, &b.n_items);
-		b.seen = (const char *const *)pl->seen.v;
-		b.n_seen = pl->seen.n;
+		b.seen = pl->seen;
+		b.n_seen = pl->n_seen;
 		b.holds = pl->holds;
 		b.n_holds = pl->n_holds;
 		b.unholds = (const char *const *)pl->unholds.v;
 		b.n_unholds = pl->unholds.n;
-		b.kv_key = mark ? WATCHER_MARK_KEY : NULL;
-		b.kv_value = mark;
+		b.kv_key = mark ? mark->key : NULL;
+		b.kv_value = mark ? mark->value : NULL;
+		b.kv_old = mark ? mark->old : NULL;
+		b.kv_check = b.kv_key != NULL;
 		rc = store_commit_batch(s->st, &b, now, false, NULL, err);
 	}
 	s->batch_rows = 0;
@@ -368,9 +411,10 @@ static void S_keep_newest(struct plan *pl, size_t keep)
 	while (pl->n_ready > keep) {
 		struct ready *r = &pl->ready[0];
 
-		nt_strv_pushdup(&pl->seen,
-				json_object_get_string(json_object_object_get(
-					r->alert, "id")));
+		S_seen(pl,
+		       json_object_get_string(
+			       json_object_object_get(r->alert, "id")),
+		       r->rel, r->blob);
 		json_object_put(r->alert);
 		free(r->rel);
 		memmove(r, r + 1, --pl->n_ready * sizeof(*r));
@@ -378,18 +422,22 @@ static void S_keep_newest(struct plan *pl, size_t keep)
 }
 
 /* One scan: what is new is judged, announced and committed.  Returns the
- * store's or the watcher's error; a bad post is only logged. */
-static nt_rc S_pass(struct svc *s, enum pass how, size_t backfill,
-		    struct nt_err *err)
+ * store's or the watcher's error (NT_ETEMP when another process
+ * committed meanwhile); a bad post is only logged. */
+static nt_rc S_scan_once(struct svc *s, enum pass how, size_t backfill,
+			 struct nt_err *err)
 {
 	struct watch_batch b;
 	struct plan pl = {0};
 	struct site *site = NULL;
 	int64_t now = (int64_t)time(NULL);
 	nt_rc rc = watcher_scan(s->w, how != PASS_NEW, &b, err);
+	struct mark mark = {WATCHER_MARK_KEY, NULL, NULL};
 
 	if (rc)
 		return rc;
+	mark.old = b.prev;
+	mark.value = b.mark;
 	if (b.rewritten)
 		log_warnx("%s: the last processed commit is no longer in the "
 			  "history of %s: only posts never seen are new",
@@ -404,7 +452,7 @@ static nt_rc S_pass(struct svc *s, enum pass how, size_t backfill,
 			S_judge(s, site, &pl, &b.v[i], now, true);
 		log_notice("baseline: %zu posts recorded as seen%s%s; nothing "
 			   "sent",
-			   pl.seen.n, b.commit[0] ? " at commit " : "",
+			   pl.n_seen, b.commit[0] ? " at commit " : "",
 			   b.commit);
 	} else {
 		for (size_t i = 0; i < b.n; i++)
@@ -416,12 +464,29 @@ static nt_rc S_pass(struct svc *s, enum pass how, size_t backfill,
 				   pl.n_ready > 1 ? "s" : "",
 				   b.commit[0] ? " at commit " : "", b.commit);
 	}
-	if (b.mark || pl.n_ready || pl.seen.n || pl.n_holds || b.n_renamed)
-		rc = S_commit(s, site, &pl, b.mark, b.renamed, b.n_renamed, now,
-			      err);
+	if (b.mark || pl.n_ready || pl.n_seen || pl.n_holds || b.n_renamed)
+		rc = S_commit(s, site, &pl, b.mark ? &mark : NULL, b.renamed,
+			      b.n_renamed, now, err);
 	S_plan_clear(&pl);
 	site_free(site);
 	watch_batch_clear(&b);
+	return rc;
+}
+
+/* A scan; when another process (a timer's scan beside the service)
+ * committed between our reading and our writing, our batch is stale:
+ * read again. */
+static nt_rc S_pass(struct svc *s, enum pass how, size_t backfill,
+		    struct nt_err *err)
+{
+	nt_rc rc = NT_OK;
+
+	for (int tries = 0; tries < 3; tries++) {
+		rc = S_scan_once(s, how, backfill, err);
+		if (rc != NT_ETEMP)
+			break;
+		log_info("%s; reading again", err->msg);
+	}
 	return rc;
 }
 
@@ -454,16 +519,26 @@ static nt_rc S_held_pass(struct svc *s, struct nt_err *err)
 		struct watch_file f;
 		struct nt_err gone = {{0}};
 
-		if (watcher_lookup(s->w, l.rels.v[i], &f, &gone) != NT_OK) {
+		nt_rc r = watcher_lookup(s->w, l.rels.v[i], &f, &gone);
+		size_t before = pl.n_ready + pl.n_holds;
+
+		if (r == NT_ENOENT) {
 			log_info("drops the hold on %s: %s", l.ids.v[i],
 				 gone.msg);
 			nt_strv_pushdup(&pl.unholds, l.ids.v[i]);
 			continue;
 		}
-		if (store_is_seen(s->st, f.id))
-			nt_strv_pushdup(&pl.unholds, l.ids.v[i]);
-		else
+		if (r) { /* held still: this pass fails, the next tries */
+			rc = nt_fail(err, r, "%s", gone.msg);
+			break;
+		}
+		if (!store_is_seen(s->st, f.id))
 			S_judge(s, site, &pl, &f, now, false);
+		/* neither sent nor held again (seen meanwhile, skipped now):
+		 * no longer held, or it would be due at every pass; unseen,
+		 * a later change still brings it in */
+		if (pl.n_ready + pl.n_holds == before)
+			nt_strv_pushdup(&pl.unholds, l.ids.v[i]);
 		watch_file_clear(&f);
 	}
 	if (rc == NT_OK && (pl.n_ready || pl.n_holds || pl.unholds.n))
@@ -599,8 +674,10 @@ static void S_worker_scanned(struct svc *s)
 	fflush(stdout);
 }
 
-/* The rest, at the end of the pass: when to come back, the counts. */
-static void S_worker_report(struct svc *s)
+/* The rest, at the end of the pass: when to come back, the counts, and
+ * "end" when the pass went through (the supervisor applies no report
+ * without it, and tries again later). */
+static void S_worker_report(struct svc *s, bool whole)
 {
 	int64_t due = store_next_due(s->st, NULL);
 	int64_t held = store_held_next(s->st);
@@ -610,6 +687,8 @@ static void S_worker_report(struct svc *s)
 	printf("next\t%lld\n", (long long)due);
 	printf("counts\t%zu %zu %zu %zu\n", s->posts, s->sent, s->retried,
 	       s->failed);
+	if (whole)
+		printf("end\t1\n");
 	fflush(stdout);
 }
 
@@ -683,6 +762,12 @@ static void S_catch_stop(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/* a worker of notify-watchd starts with them blocked (a SIGTERM
+	 * before now must not kill it): caught now, let them in */
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigprocmask(SIG_UNBLOCK, &sa.sa_mask, NULL);
 }
 
 /* A fetch failure is logged and tried again at the next interval. */
@@ -715,8 +800,9 @@ static int S_scan(const struct cli_ctx *ctx, struct scan_args *a)
 		S_worker_scanned(&s);
 	if (rc == NT_OK)
 		rc = S_deliver(&s, &err);
-	if (rc == NT_OK && a->worker)
-		S_worker_report(&s);
+	/* even after a failed delivery: what waits must be come back to */
+	if (a->worker && s.st)
+		S_worker_report(&s, rc == NT_OK);
 	S_down(&s);
 	if (rc) {
 		log_warnx("%s", err.msg);

@@ -59,12 +59,17 @@ static const char *const S_migrations[] = {
 	"  key TEXT PRIMARY KEY NOT NULL,"
 	"  value TEXT NOT NULL"
 	");",
-	/* Version 2, posts held until their date (future: false). */
+	/* Version 2, the watcher: posts held until their date (future:
+	 * false), and where a seen post was and what it held (its git blob
+	 * id), so that a post renamed while nobody watched is known. */
 	"CREATE TABLE held ("
 	"  post_id TEXT PRIMARY KEY NOT NULL,"
 	"  path TEXT NOT NULL,"
 	"  due_at INTEGER NOT NULL"
-	");",
+	");"
+	"ALTER TABLE posts ADD COLUMN path TEXT;"
+	"ALTER TABLE posts ADD COLUMN blob TEXT;"
+	"CREATE INDEX posts_blob ON posts (blob);",
 };
 _Static_assert(sizeof(S_migrations) / sizeof(S_migrations[0]) ==
 		       STORE_SCHEMA_VERSION,
@@ -86,6 +91,8 @@ enum q {
 	Q_COMMIT,
 	Q_ROLLBACK,
 	Q_SEEN_ADD,
+	Q_SEEN_AT,
+	Q_SEEN_BLOB,
 	Q_SEEN_GET,
 	Q_DLV_ADD,
 	Q_DLV_DROP,
@@ -116,6 +123,10 @@ static const char *const S_sql[Q_COUNT] = {
 	[Q_ROLLBACK] = "ROLLBACK",
 	[Q_SEEN_ADD] = "INSERT INTO posts (post_id, seen_at) VALUES (?1, ?2) "
 		       "ON CONFLICT DO NOTHING",
+	[Q_SEEN_AT] = "UPDATE posts SET path = ?2, blob = ?3 "
+		      "WHERE post_id = ?1",
+	[Q_SEEN_BLOB] = "SELECT post_id, path FROM posts WHERE blob = ?1 "
+			"ORDER BY seen_at",
 	[Q_SEEN_GET] = "SELECT 1 FROM posts WHERE post_id = ?1",
 	[Q_DLV_ADD] = "INSERT INTO deliveries (post_id, channel, recipient, "
 		      "payload, content_type, created_at, next_at) "
@@ -620,6 +631,41 @@ static nt_rc S_check_rows(struct store *st, const char *post_id,
 	return NT_OK;
 }
 
+static nt_rc S_seen_at(struct store *st, const struct store_seen *e,
+		       struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_SEEN_AT);
+	nt_rc rc = NT_OK;
+
+	if (s == NULL ||
+	    sqlite3_bind_text(s, 1, e->post_id, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(s, 2, e->path, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(s, 3, e->blob, -1, SQLITE_STATIC) ||
+	    sqlite3_step(s) != SQLITE_DONE)
+		rc = S_fail(st, "mark seen", err);
+	S_done(s);
+	return rc;
+}
+
+/* In the open transaction: 'key' still holds 'old' (NULL: is absent).
+ * Another process that got there first makes this batch stale. */
+static nt_rc S_kv_expect(struct store *st, const char *key, const char *old,
+			 struct nt_err *err)
+{
+	char *now = NULL;
+	nt_rc rc = store_kv_get(st, key, &now, err);
+	bool same = rc == NT_OK &&
+		    (now == NULL || old == NULL ? now == old
+						: strcmp(now, old) == 0);
+
+	free(now);
+	if (rc == NT_OK && !same)
+		rc = nt_fail(err, NT_ETEMP,
+			     "%s: %s changed meanwhile (another scan?)",
+			     st->path, key);
+	return rc;
+}
+
 /* Rows of one item, in the open transaction; *added counts fresh rows. */
 static nt_rc S_item_add(struct store *st, const struct store_item *it,
 			int64_t now, bool force, size_t *added,
@@ -670,7 +716,7 @@ static nt_rc S_check_batch(struct store *st, const struct store_batch *b,
 		rc = S_check_rows(st, b->items[i].post_id, b->items[i].rows,
 				  b->items[i].n, err);
 	for (size_t i = 0; i < b->n_seen && rc == NT_OK; i++)
-		if (b->seen[i] == NULL)
+		if (b->seen[i].post_id == NULL)
 			rc = nt_fail(err, NT_EINVAL,
 				     "%s: mark seen: no post id", st->path);
 	for (size_t i = 0; i < b->n_holds && rc == NT_OK; i++)
@@ -690,6 +736,8 @@ nt_rc store_commit_batch(struct store *st, const struct store_batch *b,
 		rc = S_begin(st, "enqueue", err);
 	if (rc)
 		return rc;
+	if (b->kv_key && b->kv_check)
+		rc = S_kv_expect(st, b->kv_key, b->kv_old, err);
 	for (size_t i = 0; i < b->n_items && rc == NT_OK; i++) {
 		size_t fresh = 0;
 
@@ -701,9 +749,13 @@ nt_rc store_commit_batch(struct store *st, const struct store_batch *b,
 			added[i] = fresh;
 	}
 	for (size_t i = 0; i < b->n_seen && rc == NT_OK; i++) {
-		rc = S_seen_add(st, b->seen[i], now, "mark seen", err);
+		const struct store_seen *e = &b->seen[i];
+
+		rc = S_seen_add(st, e->post_id, now, "mark seen", err);
+		if (rc == NT_OK && (e->path || e->blob))
+			rc = S_seen_at(st, e, err);
 		if (rc == NT_OK)
-			rc = S_post_id_run(st, Q_UNHOLD, b->seen[i], NULL, 0,
+			rc = S_post_id_run(st, Q_UNHOLD, e->post_id, NULL, 0,
 					   "unhold", err);
 	}
 	for (size_t i = 0; i < b->n_holds && rc == NT_OK; i++)
@@ -1159,4 +1211,24 @@ int64_t store_held_next(struct store *st)
 	}
 	S_done(s);
 	return t;
+}
+
+nt_rc store_seen_blob(struct store *st, const char *blob,
+		      void (*fn)(void *ctx, const char *post_id,
+				 const char *path),
+		      void *ctx, struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_SEEN_BLOB);
+	nt_rc rc = NT_OK;
+	int r = SQLITE_MISUSE;
+
+	if (s && sqlite3_bind_text(s, 1, blob, -1, SQLITE_STATIC) == 0)
+		while ((r = sqlite3_step(s)) == SQLITE_ROW)
+			if (sqlite3_column_type(s, 1) != SQLITE_NULL)
+				fn(ctx, (const char *)sqlite3_column_text(s, 0),
+				   (const char *)sqlite3_column_text(s, 1));
+	if (r != SQLITE_DONE)
+		rc = S_fail(st, "seen by content", err);
+	S_done(s);
+	return rc;
 }

@@ -51,10 +51,15 @@
 /* After a pass that failed (not a bad post: the repository, the disk),
  * the next one waits this long. */
 #define WORKER_RETRY_MS (30 * 1000)
+/* A pass that ran too long gets SIGTERM (it ends the send in flight),
+ * then SIGKILL after this. */
+#define WORKER_GRACE_MS (30 * 1000)
+/* The least wait before a pass for something its predecessor left due. */
+#define DUE_FLOOR_MS 1000
 #define CONFIG_MAX (1024 * 1024) /* bytes of configuration snapshot */
-#define REPORT_MAX (256 * 1024)	 /* bytes of a worker's report */
 #define MOVES_MAX 256		 /* renames handed to one pass */
 #define PENDING_MAX 32		 /* renames waiting for their pair */
+#define REPORT_MAX (256 * 1024)	 /* bytes of a worker's report */
 
 enum dir_kind { DIR_GIT, DIR_REFS, DIR_POSTS };
 
@@ -75,8 +80,10 @@ struct worker {
 	int out;   /* its stdout, the report */
 	struct nt_buf rep;
 	int64_t deadline;
-	int cfg;    /* the snapshot it was given */
-	bool trial; /* a reloaded configuration on trial */
+	int cfg;       /* the snapshot it was given */
+	bool trial;    /* a reloaded configuration on trial */
+	bool overflow; /* its report ran past REPORT_MAX */
+	bool termed;   /* sent SIGTERM for running too long */
 };
 
 struct sup {
@@ -87,9 +94,14 @@ struct sup {
 
 	struct wdir *dirs;
 	size_t n_dirs;
+	/* Renames inside the posts folders, paired by inotify and handed to
+	 * the next pass: a seen post renamed (and edited) is not new.  The
+	 * pass also knows a rename without them, by the contents of a seen
+	 * post whose file is gone; these cover a rename with an edit while
+	 * the service runs. */
 	struct moved pending[PENDING_MAX];
 	size_t next_pending;
-	struct nt_strv from, to; /* renames for the next pass */
+	struct nt_strv from, to;
 
 	/* what the last report said */
 	bool ready, git;
@@ -123,14 +135,14 @@ static bool S_due(int64_t at, int64_t now)
 
 /* ---- the configuration snapshot ------------------------------------- */
 
-/* A sealed-off copy of 'path' in memory, or -1 (logged). */
+/* A sealed copy of 'path' in memory, or -1 (logged). */
 static int S_snapshot(const char *path)
 {
 	int in = open(path, O_RDONLY | O_CLOEXEC);
 	int fd = -1;
 	char *buf = NULL;
 	size_t len = 0;
-	ssize_t n;
+	ssize_t n = 0;
 
 	if (in < 0) {
 		log_warn("%s", path);
@@ -138,18 +150,30 @@ static int S_snapshot(const char *path)
 	}
 	buf = nt_xmalloc(CONFIG_MAX + 1);
 	while (len <= CONFIG_MAX &&
-	       (n = read(in, buf + len, CONFIG_MAX + 1 - len)) > 0)
+	       (n = read(in, buf + len, CONFIG_MAX + 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
 		len += (size_t)n;
-	close(in);
-	if (len > CONFIG_MAX) {
+	}
+	if (n < 0) {
+		log_warn("%s", path);
+	} else if (len > CONFIG_MAX) {
 		log_warnx("%s: larger than %d bytes", path, CONFIG_MAX);
-	} else if ((fd = memfd_create("notify.conf", MFD_CLOEXEC)) < 0 ||
-		   write(fd, buf, len) != (ssize_t)len) {
+	} else if ((fd = memfd_create("notify.conf",
+				      MFD_CLOEXEC | MFD_ALLOW_SEALING)) < 0 ||
+		   write(fd, buf, len) != (ssize_t)len ||
+		   /* what the workers read cannot change under them */
+		   fcntl(fd, F_ADD_SEALS,
+			 F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW |
+				 F_SEAL_SEAL) != 0) {
 		log_warn("%s: snapshot", path);
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
 	}
+	close(in);
 	free(buf);
 	return fd;
 }
@@ -186,15 +210,13 @@ static bool S_spawn(struct sup *s, int cfg, bool fetch, bool trial)
 	parent = getpid();
 	pid = fork();
 	if (pid == 0) {
-		sigset_t none;
-
 		/* a supervisor killed (SIGKILL) ends its pass too, after the
-		 * send in flight, as SIGTERM would */
+		 * send in flight, as SIGTERM would.  SIGTERM stays blocked
+		 * across exec: the pass unblocks it once it catches it, so a
+		 * SIGTERM meanwhile waits instead of killing it. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
 			_exit(EX_TEMPFAIL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
 		/* the service's protocol is the supervisor's alone */
 		unsetenv("NOTIFY_SOCKET");
 		unsetenv("WATCHDOG_USEC");
@@ -202,6 +224,7 @@ static bool S_spawn(struct sup *s, int cfg, bool fetch, bool trial)
 		if (dup2(p[1], STDOUT_FILENO) < 0 ||
 		    (cfg == 3 ? fcntl(3, F_SETFD, 0) : dup2(cfg, 3)) < 0)
 			_exit(EX_OSERR);
+		closefrom(4); /* nothing else of ours, or of our starter */
 		execv(s->notify, argv.v);
 		log_warn("%s", s->notify);
 		_exit(EX_UNAVAILABLE);
@@ -214,9 +237,12 @@ static bool S_spawn(struct sup *s, int cfg, bool fetch, bool trial)
 		return false;
 	}
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
-	s->w = (struct worker){pid,	    p[0],
-			       NT_BUF_INIT, S_now() + WORKER_TIMEOUT_MS,
-			       cfg,	    trial};
+	memset(&s->w, 0, sizeof(s->w));
+	s->w.pid = pid;
+	s->w.out = p[0];
+	s->w.deadline = S_now() + WORKER_TIMEOUT_MS;
+	s->w.cfg = cfg;
+	s->w.trial = trial;
 	/* the renames are the pass's now */
 	nt_strv_clear(&s->from);
 	nt_strv_clear(&s->to);
@@ -243,7 +269,8 @@ static struct wdir *S_dir_by_wd(struct sup *s, int wd)
 static void S_watch_line(struct sup *s, char *v)
 {
 	static const char *const kinds[] = {"git", "refs", "posts"};
-	uint32_t mask = IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_ONLYDIR;
+	uint32_t mask = IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_ONLYDIR |
+			IN_MOVE_SELF | IN_DELETE_SELF;
 	char *kind = strsep(&v, "\t"), *path = strsep(&v, "\t"), *rel = v;
 	struct wdir *d;
 	int k = 0, wd;
@@ -305,7 +332,9 @@ static void S_apply(struct sup *s, char *rep)
 		} else if (strcmp(line, "next") == 0 && n >= 0) {
 			long long d = n - (long long)time(NULL);
 
-			s->due_at = now + (d > 0 ? d * 1000 : 0);
+			/* what the pass left due is not due again at once:
+			 * a row it could not take must not spin passes */
+			s->due_at = now + (d > 0 ? d * 1000 : DUE_FLOOR_MS);
 		} else if (strcmp(line, "counts") == 0) {
 			size_t c[4] = {0};
 
@@ -346,8 +375,11 @@ static int S_reap(struct sup *s)
 	waitpid(w->pid, &status, 0);
 	close(w->out);
 	code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	/* 69 and 75: some deliveries failed or wait; the pass went well */
-	ok = code == EX_OK || code == EX_UNAVAILABLE || code == EX_TEMPFAIL;
+	/* 69 and 75: some deliveries failed or wait; the pass went well if
+	 * its report is whole ("end"): 75 is also a locked database */
+	ok = (code == EX_OK || code == EX_UNAVAILABLE || code == EX_TEMPFAIL) &&
+	     !w->overflow && w->rep.len > 0 &&
+	     strstr(w->rep.buf, "\nend\t") != NULL;
 	if (w->trial) {
 		if (ok) {
 			close(s->snap);
@@ -407,9 +439,12 @@ static int S_worker_out(struct sup *s)
 	char buf[4096];
 	ssize_t n;
 
-	while ((n = read(s->w.out, buf, sizeof(buf))) > 0)
-		if (s->w.rep.len + (size_t)n <= REPORT_MAX)
+	while ((n = read(s->w.out, buf, sizeof(buf))) > 0) {
+		if (s->w.rep.len + (size_t)n > REPORT_MAX)
+			s->w.overflow = true; /* not applied, but drained */
+		else
 			nt_buf_add(&s->w.rep, buf, (size_t)n);
+	}
 	S_ready(s);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return -1;
@@ -477,6 +512,15 @@ static void S_events(struct sup *s)
 				s->scan_at = now; /* a pass lists everything */
 				continue;
 			}
+			if (d && (ev->mask & (IN_MOVE_SELF | IN_DELETE_SELF |
+					      IN_IGNORED))) {
+				/* a folder we watch was swapped (a deploy) or
+				 * removed: a pass names the one there now
+				 * (one we let go of is no longer known) */
+				s->scan_at = S_min(s->scan_at,
+						   now + GIT_DEBOUNCE_MS);
+				continue;
+			}
 			if (d == NULL || ev->len == 0 || ev->name[0] == '\0')
 				continue;
 			if (d->kind != DIR_POSTS) {
@@ -528,11 +572,13 @@ static void S_start(struct sup *s, int64_t now)
 	if (S_due(s->fetch_at, now)) {
 		s->fetch_at = now + (int64_t)s->fetch_interval * 1000;
 		s->scan_at = s->due_at = s->retry_at = -1;
-		S_spawn(s, s->snap, true, false);
+		if (!S_spawn(s, s->snap, true, false))
+			s->retry_at = now + WORKER_RETRY_MS;
 	} else if (S_due(s->scan_at, now) || S_due(s->due_at, now) ||
 		   S_due(s->retry_at, now)) {
 		s->scan_at = s->due_at = s->retry_at = -1;
-		S_spawn(s, s->snap, false, false);
+		if (!S_spawn(s, s->snap, false, false))
+			s->retry_at = now + WORKER_RETRY_MS;
 	}
 }
 
@@ -592,10 +638,12 @@ static int S_loop(struct sup *s)
 		pf[2] = (struct pollfd){s->tfd, POLLIN, 0};
 		pf[3] = (struct pollfd){s->w.pid ? s->w.out : -1, POLLIN, 0};
 		if (s->w.pid && s->w.deadline <= now) {
-			log_warnx("a pass ran past %d s: killed",
-				  WORKER_TIMEOUT_MS / 1000);
-			kill(s->w.pid, SIGKILL);
-			s->w.deadline = now + WORKER_TIMEOUT_MS;
+			log_warnx("a pass ran past %d s: %s",
+				  WORKER_TIMEOUT_MS / 1000,
+				  s->w.termed ? "killed" : "stopped");
+			kill(s->w.pid, s->w.termed ? SIGKILL : SIGTERM);
+			s->w.termed = true;
+			s->w.deadline = now + WORKER_GRACE_MS;
 		}
 		if (S_due(s->wd_at, now)) {
 			sdn_notify("WATCHDOG=1", &err);
@@ -674,11 +722,11 @@ int main(int argc, char **argv)
 		free(s.dirs[i].rel);
 	for (size_t i = 0; i < PENDING_MAX; i++)
 		free(s.pending[i].rel);
+	nt_strv_clear(&s.from);
+	nt_strv_clear(&s.to);
 	free(s.dirs);
 	free(s.repo);
 	free(s.branch);
-	nt_strv_clear(&s.from);
-	nt_strv_clear(&s.to);
 	close(s.snap);
 	return code;
 }

@@ -46,9 +46,9 @@ struct watcher {
 	char *branch;	     /* NAME */
 
 	struct nt_strv subdirs; /* dir mode: folders below posts, as listed */
+	struct nt_strv moved;	/* dir mode: ids a seen post was renamed to */
 	struct ignored *ign;
 	size_t n_ign;
-	struct nt_strv renamed; /* dir mode: seen posts renamed since */
 };
 
 static bool S_git_ready; /* git_libgit2_init() once a process */
@@ -131,9 +131,10 @@ void watch_batch_clear(struct watch_batch *b)
 		watch_file_clear(&b->v[i]);
 	free(b->v);
 	for (size_t i = 0; i < b->n_renamed; i++)
-		free(b->renamed[i]);
+		watch_file_clear(&b->renamed[i]);
 	free(b->renamed);
 	free(b->mark);
+	free(b->prev);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -143,11 +144,12 @@ static struct watch_file *S_push(struct watch_batch *b)
 	return &b->v[b->n++];
 }
 
-static void S_push_renamed(struct watch_batch *b, const char *id)
+/* A seen post under a new name: handed out to be recorded as seen. */
+static struct watch_file *S_push_renamed(struct watch_batch *b)
 {
 	b->renamed = nt_xrealloc(b->renamed,
 				 (b->n_renamed + 1) * sizeof(*b->renamed));
-	b->renamed[b->n_renamed++] = nt_xstrdup(id);
+	return &b->renamed[b->n_renamed++];
 }
 
 static int S_by_rel(const void *a, const void *b)
@@ -174,34 +176,36 @@ static int S_tip(struct watcher *w, git_oid *oid)
 	return git_reference_name_to_id(oid, w->git, w->ref ? w->ref : "HEAD");
 }
 
+/* libgit2, once a process: directory mode hashes contents with it too. */
+static void S_git_init(void)
+{
+	if (S_git_ready)
+		return;
+	S_git_ready = true;
+	git_libgit2_init();
+	/* The owner check (CVE-2022-24765) guards the discovery of a
+	 * repository planted above the current folder; site.repo is named
+	 * by the administrator and opened without discovery, and a service
+	 * (DynamicUser=) never owns it: without this, libgit2 refuses it as
+	 * "not found". */
+	git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
+	/* nor is the repository read through the settings of whoever runs
+	 * it: a ~/.gitconfig of another user (HOME kept by su) cannot be
+	 * read, and fails the open */
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, "");
+	git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, "");
+}
+
 static nt_rc S_git_open(struct watcher *w, bool must, struct nt_err *err)
 {
-	git_reference *head = NULL;
-	int r;
-
 	char *dotgit = nt_xasprintf("%s/.git", w->repo);
 	bool has_git = access(dotgit, F_OK) == 0;
+	git_reference *head = NULL;
+	int r;
 
 	free(dotgit);
 	if (!has_git && !must)
 		return NT_OK; /* auto: not a work tree, directory mode */
-	if (!S_git_ready) {
-		git_libgit2_init();
-		/* The owner check (CVE-2022-24765) guards the discovery of a
-		 * repository planted above the current folder; site.repo is
-		 * named by the administrator and opened without discovery,
-		 * and a service (DynamicUser=) never owns it: without this,
-		 * libgit2 refuses it as "not found". */
-		git_libgit2_opts(GIT_OPT_SET_OWNER_VALIDATION, 0);
-		/* nor is the repository read through the settings of whoever
-		 * runs it: a ~/.gitconfig of another user (HOME kept by su)
-		 * cannot be read, and fails the open */
-		git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH,
-				 GIT_CONFIG_LEVEL_GLOBAL, "");
-		git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG,
-				 "");
-		S_git_ready = true;
-	}
 	r = git_repository_open_ext(&w->git, w->repo,
 				    GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
 	if (r)
@@ -270,6 +274,7 @@ static void S_git_file(struct watcher *w, struct watch_file *f, const char *rel,
 
 	S_file_init(w, f, rel);
 	memcpy(f->oid, oid->id, sizeof(f->oid));
+	git_oid_tostr(f->blob, sizeof(f->blob), oid);
 	if (mode == GIT_FILEMODE_LINK) {
 		f->skip = "a symbolic link";
 		return;
@@ -359,8 +364,9 @@ static nt_rc S_delta(struct watcher *w, const git_diff_delta *d,
 	case GIT_DELTA_RENAMED:
 		if (seen)
 			break;
-		if (store_is_seen(w->st, old))
-			S_push_renamed(b, id); /* not new: announced before */
+		if (store_is_seen(w->st, old)) /* not new: seen before */
+			S_git_file(w, S_push_renamed(b), d->new_file.path,
+				   d->new_file.mode, &d->new_file.id);
 		else
 			S_git_file(w, S_push(b), d->new_file.path,
 				   d->new_file.mode, &d->new_file.id);
@@ -578,9 +584,55 @@ static void S_dir_file(struct watcher *w, struct watch_file *f, const char *rel,
 	S_file_size(w, f, (uint64_t)sb->st_size);
 }
 
-static bool S_renamed(const struct watcher *w, const char *id)
+/* Dir mode: the file's git blob id, as git would compute it, so that a
+ * post keeps the same content id in both modes.  "" when unreadable
+ * (the read that follows says why). */
+static void S_dir_blob(struct watcher *w, struct watch_file *f)
 {
-	return nt_strv_contains(&w->renamed, id);
+	char *buf = NULL;
+	size_t len = 0;
+	struct nt_err err;
+	git_oid oid;
+
+	if (f->skip ||
+	    nt_read_file(f->path, w->max_bytes, &buf, &len, &err) != NT_OK)
+		return;
+	if (git_odb_hash(&oid, buf, len, GIT_OBJECT_BLOB) == 0) {
+		memcpy(f->oid, oid.id, sizeof(f->oid));
+		git_oid_tostr(f->blob, sizeof(f->blob), &oid);
+	}
+	free(buf);
+}
+
+struct gone {
+	struct watcher *w;
+	bool found;
+};
+
+/* A seen post with the same contents whose file is gone: renamed. */
+static void S_gone_cb(void *ctx, const char *post_id, const char *path)
+{
+	struct gone *g = ctx;
+	char *abs = nt_xasprintf("%s/%s", g->w->repo, path);
+	struct stat sb;
+
+	(void)post_id;
+	if (lstat(abs, &sb) != 0 && errno == ENOENT)
+		g->found = true;
+	free(abs);
+}
+
+static bool S_renamed(struct watcher *w, const struct watch_file *f)
+{
+	struct gone g = {w, false};
+	struct nt_err err;
+
+	if (nt_strv_contains(&w->moved, f->id))
+		return true; /* inotify saw it (watcher_moved()) */
+	if (f->blob[0] == '\0' ||
+	    store_seen_blob(w->st, f->blob, S_gone_cb, &g, &err) != NT_OK)
+		return false;
+	return g.found;
 }
 
 static nt_rc S_dir_list(struct watcher *w, const char *rel, int depth,
@@ -614,9 +666,14 @@ static nt_rc S_dir_list(struct watcher *w, const char *rel, int depth,
 		if (S_ISDIR(sb.st_mode)) {
 			if (depth < DIR_MAX_DEPTH)
 				rc = S_dir_list(w, sub, depth + 1, b, err);
-		} else if (!store_is_seen(w->st, id) && !S_renamed(w, id) &&
+		} else if (!store_is_seen(w->st, id) &&
 			   !S_ignored(w, sub, &sb)) {
-			S_dir_file(w, S_push(b), sub, &sb);
+			struct watch_file f;
+
+			S_dir_file(w, &f, sub, &sb);
+			S_dir_blob(w, &f);
+			/* the same contents under another name: not new */
+			*(S_renamed(w, &f) ? S_push_renamed(b) : S_push(b)) = f;
 		}
 		free(id);
 		free(sub);
@@ -626,21 +683,19 @@ static nt_rc S_dir_list(struct watcher *w, const char *rel, int depth,
 	return rc;
 }
 
+/* Dir mode has no commit to record: each batch moves a generation
+ * ("dir N"), so that two scans at once cannot both commit theirs. */
 static nt_rc S_dir_scan(struct watcher *w, const char *mark,
 			struct watch_batch *b, struct nt_err *err)
 {
-	nt_rc rc;
+	unsigned long long gen = 0;
 
 	b->first_run = mark == NULL;
-	if (b->first_run)
-		b->mark = nt_xstrdup("dir");
+	if (mark && sscanf(mark, "dir %llu", &gen) != 1)
+		gen = 0;
+	b->mark = nt_xasprintf("dir %llu", gen + 1);
 	nt_strv_clear(&w->subdirs);
-	rc = S_dir_list(w, w->posts, 0, b, err);
-	/* the renames seen since the last scan go out with this batch */
-	for (size_t i = 0; rc == NT_OK && i < w->renamed.n; i++)
-		S_push_renamed(b, w->renamed.v[i]);
-	nt_strv_clear(&w->renamed);
-	return rc;
+	return S_dir_list(w, w->posts, 0, b, err);
 }
 
 /* ---- both ---------------------------------------------------------- */
@@ -665,6 +720,7 @@ nt_rc watcher_open(const char *repo, const char *posts_dir,
 	w->st = st;
 	w->wc = wc;
 	w->settle_ms = wc->settle_ms;
+	S_git_init();
 	if (stat(w->repo, &sb) != 0 || !S_ISDIR(sb.st_mode))
 		rc = nt_fail(err, NT_ENOENT, "%s: no such folder (site.repo)",
 			     w->repo);
@@ -689,8 +745,8 @@ void watcher_free(struct watcher *w)
 	for (size_t i = 0; i < w->n_ign; i++)
 		free(w->ign[i].rel);
 	free(w->ign);
-	nt_strv_clear(&w->renamed);
 	nt_strv_clear(&w->subdirs);
+	nt_strv_clear(&w->moved);
 	git_repository_free(w->git);
 	free(w->ref);
 	free(w->branch);
@@ -720,7 +776,7 @@ nt_rc watcher_scan(struct watcher *w, bool all, struct watch_batch *b,
 	if (rc == NT_OK)
 		rc = w->git ? S_git_scan(w, all, mark, b, err)
 			    : S_dir_scan(w, mark, b, err);
-	free(mark);
+	b->prev = mark;
 	if (rc) {
 		watch_batch_clear(b);
 		return rc;
@@ -838,9 +894,8 @@ void watcher_moved(struct watcher *w, const char *from_rel, const char *to_rel)
 	char *from = S_id_of(from_rel);
 	char *to = S_id_of(to_rel);
 
-	if (store_is_seen(w->st, from) && !store_is_seen(w->st, to) &&
-	    !nt_strv_contains(&w->renamed, to))
-		nt_strv_pushdup(&w->renamed, to);
+	if (store_is_seen(w->st, from) && !nt_strv_contains(&w->moved, to))
+		nt_strv_pushdup(&w->moved, to);
 	free(from);
 	free(to);
 }

@@ -125,26 +125,40 @@ struct store_hold {
 	int64_t due_at;
 };
 
+/* A post marked seen, with (when known) where it was and its contents'
+ * git blob id, so that the same contents under another name later are
+ * known as that post renamed (store_seen_blob()). */
+struct store_seen {
+	const char *post_id;
+	const char *path; /* may be NULL */
+	const char *blob; /* 40 hex digits; may be NULL */
+};
+
 /* What one batch of new posts changes, all of it in one transaction, so
  * that a crash leaves either the state before or the state after:
  * - items: enqueued as by store_enqueue();
- * - seen: post ids marked seen without rows (a baseline, posts every
- *   filter left out);
+ * - seen: posts marked seen without rows (a baseline, posts every
+ *   filter left out), or given their path and blob (announced ones);
  * - holds: posts held (a held post already there gets the new due time);
  *   unholds: holds dropped (the file is gone);
  * - kv_key/kv_value: one key set with it (the last processed commit);
- *   kv_key NULL: none.
+ *   kv_key NULL: none.  With kv_check, the batch is refused (NT_ETEMP,
+ *   nothing written) unless the key still holds kv_old (NULL: absent):
+ *   a scan that read an older state than another process wrote since
+ *   must not commit, it would announce again what the other did.
  * Any post marked seen, by an item or by 'seen', stops being held. */
 struct store_batch {
 	const struct store_item *items;
 	size_t n_items;
-	const char *const *seen;
+	const struct store_seen *seen;
 	size_t n_seen;
 	const struct store_hold *holds;
 	size_t n_holds;
 	const char *const *unholds;
 	size_t n_unholds;
 	const char *kv_key, *kv_value;
+	bool kv_check;
+	const char *kv_old;
 };
 
 /* Writes batch 'b' in one transaction (see struct store_batch); 'force'
@@ -154,6 +168,14 @@ struct store_batch {
 nt_rc store_commit_batch(struct store *st, const struct store_batch *b,
 			 int64_t now, bool force, size_t *added,
 			 struct nt_err *err);
+
+/* Calls fn for each seen post whose contents had git blob id 'blob' and
+ * whose path is known, first seen first.  The strings are borrowed for
+ * the call; fn must not use 'st'. */
+nt_rc store_seen_blob(struct store *st, const char *blob,
+		      void (*fn)(void *ctx, const char *post_id,
+				 const char *path),
+		      void *ctx, struct nt_err *err);
 
 /* Calls fn for each post held with due_at <= now, earliest first.  The
  * strings are borrowed for the call; fn must not use 'st'. */

@@ -13,8 +13,10 @@
  * candidate: the seen set, not the history, keeps old posts out.
  *
  * Directory mode: every file of the posts folder whose post was never
- * seen.  When to look is not decided here: `notify watch` follows the
- * folders watcher_dirs() names with inotify (watchd.c).
+ * seen, unless its contents are those of a seen post whose file is gone
+ * (renamed, even while nobody watched).  When to look is not decided here:
+ * `notify watch` follows the folders watcher_dirs() names with inotify
+ * (watchd.c).
  *
  * The watcher reads the outbox (the seen set, the last processed commit)
  * but never writes it: a scan hands out a batch whose 'mark' the caller
@@ -46,16 +48,21 @@ struct watch_file {
 	uint64_t size;
 	int64_t mtime;	       /* dir mode */
 	unsigned char oid[20]; /* git mode: the blob */
+	char blob[41];	       /* the contents' git blob id, "" unknown */
 };
 
 /* What one scan found.  Owned by the caller: watch_batch_clear(). */
 struct watch_batch {
 	struct watch_file *v; /* candidates, never seen before */
 	size_t n;
-	char **renamed; /* ids of seen posts that got a new name: mark seen */
+	/* seen posts under a new name (a rename git detected, or the same
+	 * contents as a seen post whose file is gone): to be marked seen */
+	struct watch_file *renamed;
 	size_t n_renamed;
 	char *mark;	 /* the state to record as processed (with
 			  * WATCHER_MARK_KEY), NULL when nothing changed */
+	char *prev;	 /* the state this scan started from (NULL: none):
+			  * the batch commits only if it still holds */
 	bool first_run;	 /* no state recorded yet: a baseline is due */
 	bool rewritten;	 /* the recorded commit is gone from the history */
 	char commit[13]; /* git mode: short id of the tip, else "" */
@@ -119,8 +126,9 @@ void watcher_dirs(struct watcher *w,
 		  void *ctx);
 
 /* Dir mode: 'from_rel' was renamed 'to_rel' (paths from the site root,
- * as inotify paired them).  When the old name was seen and the new one
- * is not, the next scan hands the new one out as renamed, not new. */
+ * as inotify paired them).  When the old name was seen, the next scan
+ * hands the new one out as renamed, not new, even if it was edited too
+ * (the contents alone tell a rename without an edit). */
 void watcher_moved(struct watcher *w, const char *from_rel, const char *to_rel);
 
 /* Git mode with watch.remote: fetches it and fast-forwards the branch

@@ -931,7 +931,10 @@ static void batch_writes_everything_at_once(void **state)
 	struct dlv_new rows[] = {S_new("soc", NULL, "{}"),
 				 S_new("mail", "a@example.org", "m")};
 	const char *covered[] = {"p1", "p2"};
-	const char *seen[] = {"p3", "renamed"};
+	struct store_seen seen[] = {
+		{"p3", NULL, NULL},
+		{"renamed", "_posts/renamed.md",
+		 "0123456789abcdef0123456789abcdef01234567"}};
 	struct store_item items[] = {{"digest-2-p1", rows, 2, covered, 2},
 				     {"p4", rows, 1, NULL, 0}};
 	struct store_hold holds[] = {{"later", "_posts/later.md", 500}};
@@ -974,7 +977,7 @@ static void bad_batch_writes_nothing(void **state)
 	struct fx *fx = *state;
 	struct dlv_new rows[] = {S_new("soc", NULL, "{}"),
 				 {NULL, NULL, "x", 1, NULL}};
-	const char *seen[] = {"p3"};
+	struct store_seen seen[] = {{"p3", NULL, NULL}};
 	struct store_item items[] = {{"p1", rows, 1, NULL, 0},
 				     {"p2", rows + 1, 1, NULL, 0}};
 	struct store_batch b = {.items = items,
@@ -1022,7 +1025,7 @@ static void holds_are_due_in_order_and_end_when_seen(void **state)
 	struct store_batch b = {.holds = holds, .n_holds = 3};
 	struct nt_err err = {{0}};
 	struct held_seen h = {0};
-	const char *seen[] = {"a"};
+	struct store_seen seen[] = {{"a", NULL, NULL}};
 	const char *unhold[] = {"c"};
 
 	assert_int_equal(store_held_next(fx->st), -1);
@@ -1058,30 +1061,125 @@ static void holds_are_due_in_order_and_end_when_seen(void **state)
 	assert_int_equal(h.at[0], 700);
 }
 
-/* A file written by schema 1 gains the held table on open. */
+struct blob_hits {
+	char ids[4][32];
+	int n;
+};
+
+static void S_blob_cb(void *ctx, const char *id, const char *path)
+{
+	struct blob_hits *h = ctx;
+
+	assert_non_null(strstr(path, id));
+	snprintf(h->ids[h->n++], sizeof(h->ids[0]), "%s", id);
+}
+
+/* A file written by schema 1 (as notify 0.1 left it, with a seen post)
+ * gains the held table and the path and blob of posts on open. */
 static void version_1_file_is_migrated(void **state)
 {
+	static const char v1[] =
+		"CREATE TABLE posts (post_id TEXT PRIMARY KEY NOT NULL,"
+		"  seen_at INTEGER NOT NULL);"
+		"CREATE TABLE deliveries (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+		"  post_id TEXT NOT NULL REFERENCES posts (post_id),"
+		"  channel TEXT NOT NULL, recipient TEXT NOT NULL DEFAULT '',"
+		"  payload BLOB NOT NULL, content_type TEXT,"
+		"  state TEXT NOT NULL DEFAULT 'pending'"
+		"    CHECK (state IN ('pending', 'sending', 'sent', 'failed')),"
+		"  attempts INTEGER NOT NULL DEFAULT 0,"
+		"  created_at INTEGER NOT NULL, next_at INTEGER NOT NULL,"
+		"  lease_until INTEGER NOT NULL DEFAULT 0,"
+		"  sent_at INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+		"  remote_id TEXT, UNIQUE (post_id, channel, recipient));"
+		"CREATE INDEX deliveries_due ON deliveries (state, next_at);"
+		"CREATE TABLE kv (key TEXT PRIMARY KEY NOT NULL,"
+		"  value TEXT NOT NULL);"
+		"INSERT INTO posts VALUES ('old', 1);"
+		"PRAGMA user_version = 1;";
 	struct fx *fx = *state;
 	struct nt_err err = {{0}};
 	struct store_hold holds[] = {{"a", "_posts/a.md", 200}};
-	struct store_batch b = {.holds = holds, .n_holds = 1};
+	struct store_seen seen[] = {{"old", "_posts/old.md", "abc"}};
+	struct store_batch b = {
+		.holds = holds, .n_holds = 1, .seen = seen, .n_seen = 1};
+	struct blob_hits hits = {0};
 	sqlite3 *h = NULL;
 
 	store_close(fx->st);
 	fx->st = NULL;
+	assert_int_equal(unlink(fx->db), 0);
 	assert_int_equal(sqlite3_open(fx->db, &h), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(h,
-				      "DROP TABLE held; "
-				      "PRAGMA user_version = 1",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, v1, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
 	assert_int_equal(store_open(fx->db, &fx->st, &err), NT_OK);
 	assert_int_equal(S_pragma_int(fx->db, "PRAGMA user_version"),
 			 STORE_SCHEMA_VERSION);
+	assert_true(store_is_seen(fx->st, "old"));
 	assert_int_equal(store_commit_batch(fx->st, &b, 100, false, NULL, &err),
 			 NT_OK);
 	assert_int_equal(store_held_next(fx->st), 200);
+	assert_int_equal(store_seen_blob(fx->st, "abc", S_blob_cb, &hits, &err),
+			 NT_OK);
+	assert_int_equal(hits.n, 1);
+}
+
+/* A seen post's path and contents are found again by its blob id. */
+static void seen_posts_are_found_by_contents(void **state)
+{
+	struct fx *fx = *state;
+	const char *blob = "0123456789abcdef0123456789abcdef01234567";
+	struct store_seen seen[] = {{"a", "_posts/a.md", blob},
+				    {"b", "_posts/b.md", "ffff"},
+				    {"c", NULL, NULL}};
+	struct store_batch b = {.seen = seen, .n_seen = 3};
+	struct nt_err err = {{0}};
+	struct blob_hits h = {0};
+
+	assert_int_equal(store_commit_batch(fx->st, &b, 100, false, NULL, &err),
+			 NT_OK);
+	assert_int_equal(store_seen_blob(fx->st, blob, S_blob_cb, &h, &err),
+			 NT_OK);
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.ids[0], "a");
+	h.n = 0;
+	assert_int_equal(store_seen_blob(fx->st, "none", S_blob_cb, &h, &err),
+			 NT_OK);
+	assert_int_equal(h.n, 0);
+}
+
+/* A batch read from an older state than the one stored is refused whole:
+ * another scan committed meanwhile. */
+static void stale_batch_is_refused(void **state)
+{
+	struct fx *fx = *state;
+	struct store_seen seen[] = {{"p", NULL, NULL}};
+	struct store_batch b = {.seen = seen,
+				.n_seen = 1,
+				.kv_key = "watch.mark",
+				.kv_value = "two",
+				.kv_check = true,
+				.kv_old = NULL};
+	struct nt_err err = {{0}};
+	char *v = NULL;
+
+	assert_int_equal(store_kv_set(fx->st, "watch.mark", "one", &err),
+			 NT_OK);
+	/* read "nothing", but "one" is there now */
+	assert_int_equal(store_commit_batch(fx->st, &b, 1, false, NULL, &err),
+			 NT_ETEMP);
+	assert_non_null(strstr(err.msg, "changed meanwhile"));
+	assert_false(store_is_seen(fx->st, "p"));
+	b.kv_old = "zero";
+	assert_int_equal(store_commit_batch(fx->st, &b, 1, false, NULL, &err),
+			 NT_ETEMP);
+	b.kv_old = "one";
+	assert_int_equal(store_commit_batch(fx->st, &b, 1, false, NULL, &err),
+			 NT_OK);
+	assert_true(store_is_seen(fx->st, "p"));
+	assert_int_equal(store_kv_get(fx->st, "watch.mark", &v, &err), NT_OK);
+	assert_string_equal(v, "two");
+	free(v);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, S_setup, S_teardown)
@@ -1120,6 +1218,8 @@ int main(void)
 		T(bad_batch_writes_nothing),
 		T(holds_are_due_in_order_and_end_when_seen),
 		T(version_1_file_is_migrated),
+		T(seen_posts_are_found_by_contents),
+		T(stale_batch_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -72,20 +72,26 @@ static int S_teardown(void **state)
 }
 
 /* Records as seen what a batch found (the first 'n_files' candidates)
- * and its renames, with its mark, as the caller does. */
+ * and its renames, with their paths and contents, and its mark, as the
+ * caller does. */
 static void S_commit(struct fx *fx, struct watch_batch *b, size_t n_files)
 {
-	const char *seen[16];
+	struct store_seen seen[16];
 	struct store_batch sb = {.seen = seen,
 				 .kv_key = b->mark ? WATCHER_MARK_KEY : NULL,
-				 .kv_value = b->mark};
+				 .kv_value = b->mark,
+				 .kv_check = b->mark != NULL,
+				 .kv_old = b->prev};
 	struct nt_err err = {{0}};
 
 	assert_true(n_files + b->n_renamed <= 16 && n_files <= b->n);
 	for (size_t i = 0; i < n_files; i++)
-		seen[sb.n_seen++] = b->v[i].id;
+		seen[sb.n_seen++] = (struct store_seen){b->v[i].id, b->v[i].rel,
+							b->v[i].blob};
 	for (size_t i = 0; i < b->n_renamed; i++)
-		seen[sb.n_seen++] = b->renamed[i];
+		seen[sb.n_seen++] =
+			(struct store_seen){b->renamed[i].id, b->renamed[i].rel,
+					    b->renamed[i].blob};
 	assert_int_equal(store_commit_batch(fx->st, &sb, 1, false, NULL, &err),
 			 NT_OK);
 }
@@ -130,7 +136,9 @@ static void first_scan_is_a_baseline_then_only_new_files(void **state)
 	S_write(fx, "2026-11-03-big.md", big);
 	assert_int_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
 	assert_false(b.first_run);
-	assert_null(b.mark);
+	/* a generation a batch: two scans at once cannot both commit */
+	assert_string_equal(b.prev, "dir 1");
+	assert_string_equal(b.mark, "dir 2");
 	assert_int_equal(b.n, 2);
 	assert_string_equal(b.v[0].id, "2026-11-02-b");
 	assert_string_equal(b.v[1].id, "2026-11-03-big");
@@ -156,12 +164,10 @@ static void renames_and_ignored_files(void **state)
 	snprintf(to, sizeof(to), "%s/2026-11-01-renamed.md", fx->posts);
 	assert_int_equal(rename(from, to), 0);
 	S_write(fx, "2026-11-05-draft.md", "---\npublished: false\n---\n");
-	/* as inotify paired them (watchd.c) */
-	watcher_moved(fx->w, "_posts/2026-11-01-a.md",
-		      "_posts/2026-11-01-renamed.md");
 	assert_int_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
+	/* the contents of a seen post whose file is gone: renamed */
 	assert_int_equal(b.n_renamed, 1);
-	assert_string_equal(b.renamed[0], "2026-11-01-renamed");
+	assert_string_equal(b.renamed[0].id, "2026-11-01-renamed");
 	assert_int_equal(b.n, 1);
 	assert_string_equal(b.v[0].id, "2026-11-05-draft");
 	/* not published: the caller ignores it, it is not seen */
@@ -182,26 +188,60 @@ static void renames_and_ignored_files(void **state)
 	watch_batch_clear(&b);
 }
 
-/* A rename from outside (an editor's temporary file) is a new file. */
-static void a_file_moved_in_is_new(void **state)
+/* The same contents under a new name while the seen file is still there
+ * is a copy, a new post; once the first is gone, a rename. */
+static void a_copy_is_new_a_rename_is_not(void **state)
+{
+	struct fx *fx = *state;
+	struct watch_batch b;
+	struct nt_err err = {{0}};
+	char path[256];
+
+	S_write(fx, "2026-11-01-a.md", "---\ntitle: A\n---\n");
+	assert_int_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
+	S_commit(fx, &b, b.n);
+	watch_batch_clear(&b);
+	S_write(fx, "2026-11-07-copy.md", "---\ntitle: A\n---\n");
+	assert_int_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
+	assert_int_equal(b.n_renamed, 0);
+	assert_int_equal(b.n, 1);
+	assert_string_equal(b.v[0].id, "2026-11-07-copy");
+	watch_batch_clear(&b);
+	snprintf(path, sizeof(path), "%s/2026-11-01-a.md", fx->posts);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
+	assert_int_equal(b.n, 0);
+	assert_int_equal(b.n_renamed, 1);
+	assert_string_equal(b.renamed[0].id, "2026-11-07-copy");
+	watch_batch_clear(&b);
+}
+
+/* A rename with an edit: the contents differ, only the pair inotify saw
+ * (watcher_moved()) tells it is not new. */
+static void a_rename_with_an_edit_needs_the_pair(void **state)
 {
 	struct fx *fx = *state;
 	struct watch_batch b;
 	struct nt_err err = {{0}};
 	char from[256], to[256];
 
+	S_write(fx, "2026-11-01-a.md", "---\ntitle: A\n---\n");
 	assert_int_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
 	S_commit(fx, &b, b.n);
 	watch_batch_clear(&b);
-	snprintf(from, sizeof(from), "%s/tmp.md", fx->dir);
-	snprintf(to, sizeof(to), "%s/2026-11-07-moved.md", fx->posts);
-	S_write(fx, "../tmp.md", "---\ntitle: M\n---\n");
+	snprintf(from, sizeof(from), "%s/2026-11-01-a.md", fx->posts);
+	snprintf(to, sizeof(to), "%s/2026-11-01-b.md", fx->posts);
 	assert_int_equal(rename(from, to), 0);
-	watcher_moved(fx->w, "tmp.md", "_posts/2026-11-07-moved.md");
+	S_write(fx, "2026-11-01-b.md", "---\ntitle: A, edited\n---\n");
 	assert_int_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
-	assert_int_equal(b.n_renamed, 0);
-	assert_int_equal(b.n, 1);
-	assert_string_equal(b.v[0].id, "2026-11-07-moved");
+	assert_int_equal(b.n, 1); /* without the pair: new */
+	watch_batch_clear(&b);
+	watcher_moved(fx->w, "_posts/2026-11-01-a.md",
+		      "_posts/2026-11-01-b.md");
+	assert_int_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
+	assert_int_equal(b.n, 0);
+	assert_int_equal(b.n_renamed, 1);
+	assert_string_equal(b.renamed[0].id, "2026-11-01-b");
 	watch_batch_clear(&b);
 }
 
@@ -251,7 +291,8 @@ int main(void)
 		cmocka_unit_test(post_names_follow_jekyll),
 		T(first_scan_is_a_baseline_then_only_new_files),
 		T(renames_and_ignored_files),
-		T(a_file_moved_in_is_new),
+		T(a_copy_is_new_a_rename_is_not),
+		T(a_rename_with_an_edit_needs_the_pair),
 		T(dirs_to_watch_include_subfolders),
 	};
 
