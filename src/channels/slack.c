@@ -14,8 +14,9 @@
 #define SLACK_HEADER_MAX 150 /* characters of a header block */
 #define SLACK_TEXT_MAX 3000  /* characters of any text object */
 #define SLACK_URL_MAX 3000   /* characters of a button url */
-/* Sections a long body (a digest) is spread over, line by line: Slack
- * allows 50 blocks, and a reader no more. */
+/* A long body (a digest) is cut to this many times SLACK_TEXT_MAX
+ * characters and spread over sections between lines: at most twice as
+ * many sections (a line never straddles two), within Slack's 50 blocks. */
 #define SLACK_SECTIONS_MAX 10
 /* Discord's content limit, the smallest of the Slack-compatible ones */
 #define SLACK_COMPAT_MAX 2000
