@@ -214,11 +214,13 @@ static void S_seen(struct plan *pl, const char *id, const char *rel,
 
 static void S_fix_seen(struct plan *pl)
 {
-	for (size_t i = 0; i < pl->n_seen; i++) {
-		char *const *v = &pl->seen_strs.v[3 * i];
+	char *const *all = pl->seen_strs.v;
 
-		pl->seen[i] = (struct store_seen){v[0], v[1][0] ? v[1] : NULL,
-						  v[2][0] ? v[2] : NULL};
+	for (size_t i = 0; i < pl->n_seen; i++) {
+		const char *rel = all[3 * i + 1], *blob = all[3 * i + 2];
+
+		pl->seen[i] = (struct store_seen){
+			all[3 * i], rel[0] ? rel : NULL, blob[0] ? blob : NULL};
 	}
 }
 
