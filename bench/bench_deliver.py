@@ -37,8 +37,11 @@ hook:
               message per recipient over one session)
 
 One warm-up run of each, then N (default 10) runs of each, interleaved.
-Each run is timed with time.monotonic() around fork/exec and os.wait4(),
-which also gives the child's peak RSS (ru_maxrss, KiB on Linux).  Every
+Each run is timed with time.monotonic() around fork/exec and wait, and
+started through bench/peak_rss (--peak-rss), which reports the child's
+peak RSS (ru_maxrss, KiB on Linux): os.wait4() from Python would count the
+interpreter's own ~14 MB, which Linux keeps as the child's peak across
+exec.  Every
 run must deliver: its exit status is 0 and the peers recorded the Slack
 post, the Matrix event (or hookshot post) and a mail to each recipient;
 anything else is a failure.
@@ -192,21 +195,30 @@ def child_env():
     return env
 
 
+PEAK_RSS = None  # bench/peak_rss, set by main()
+
+
 def timed_run(argv, out_path, env):
-    """Runs argv as a fresh process; returns (status, wall_ms, maxrss_kib)."""
+    """Runs argv as a fresh process (through peak_rss); returns (status,
+    wall_ms, maxrss_kib)."""
+    rss_path = out_path + ".rss"
     with open(out_path, "wb") as out:
         t0 = time.monotonic()
-        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+        p = subprocess.Popen([PEAK_RSS, rss_path] + argv, stdout=out,
+                             stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, env=env)
         killer = threading.Timer(RUN_TIMEOUT, os.kill, (p.pid, signal.SIGKILL))
         killer.start()
         try:
-            _, status, ru = os.wait4(p.pid, 0)
+            p.wait()
             t1 = time.monotonic()
         finally:
             killer.cancel()
-        p.returncode = os.waitstatus_to_exitcode(status)  # wait4 reaped it
-    return p.returncode, (t1 - t0) * 1000.0, ru.ru_maxrss
+    try:
+        kib = int(open(rss_path).read())
+    except (OSError, ValueError):
+        kib = -1
+    return p.returncode, (t1 - t0) * 1000.0, kib
 
 
 def tail(path, n=600):
@@ -355,6 +367,9 @@ def parse_args(argv):
     ap.add_argument("root", nargs="?",
                     default=os.path.dirname(HERE))
     ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--peak-rss", default=None,
+                    help="the peak_rss program (default: next to notify, "
+                    "in bench/)")
     ap.add_argument("--post", default=None,
                     help="post file (default: examples/site/_posts/"
                     + DEFAULT_POST + ")")
@@ -392,6 +407,12 @@ def main(argv):
     notify = os.path.abspath(a.notify)
     if not os.access(notify, os.X_OK):
         print(f"bench_deliver: SKIP: no notify binary at {notify}")
+        return EXIT_SKIP
+    global PEAK_RSS
+    PEAK_RSS = a.peak_rss or os.path.join(os.path.dirname(notify), "bench",
+                                          "peak_rss")
+    if not os.access(PEAK_RSS, os.X_OK):
+        print(f"bench_deliver: SKIP: no peak_rss program at {PEAK_RSS}")
         return EXIT_SKIP
     post = a.post or os.path.join(root, "examples", "site", "_posts",
                                   DEFAULT_POST)
