@@ -13,6 +13,7 @@ force kept and still working), SIGTERM: STOPPING=1 and exit 0.  No
 channel is reached: the site has no new post, and a post committed after
 the bad reload is rendered with the configuration in force (checked by
 the delivery to the Slack receiver tests/peers/http_peer.py).
+Directory mode: a posts folder swapped whole is followed.
 Loopback only; every wait bounded; every process stopped.
 """
 import os
@@ -203,6 +204,50 @@ def run(tmp, procs):
           any(x.startswith("<6>delivery ") for x in lines))
     check("no secret in the log",
           not any("service-test" in x for x in lines))
+
+    swap_folder(tmp, procs)
+
+
+def swap_folder(tmp, procs):
+    """Directory mode: the posts folder replaced whole (a deploy that
+    renames a fresh folder into place) is followed, and the post it
+    brings is announced."""
+    site = f"{tmp}/plain"
+    os.makedirs(f"{site}/_posts")
+    with open(f"{site}/_config.yml", "w") as f:
+        f.write('title: "t"\nurl: "https://blog.example.org"\n')
+    post(f"{site}/_posts/2026-10-01-first.md", "First", 1)
+    conf = f"{tmp}/plain.conf"
+    with open(conf, "w") as f:
+        f.write(f'site: {{ repo = "{site}"; }};\n'
+                f'state = "{tmp}/plain.db";\n'
+                f'watch: {{ mode = "dir"; settle_ms = 100; }};\n'
+                f'alerts: {{ templates = "{ROOT}/conf/templates"; }};\n'
+                'channels = ( { name = "soc"; type = "slack"; '
+                'webhook_url_file = "slack.url"; } );\n')
+    err = open(f"{tmp}/plain.err", "w")
+    d = subprocess.Popen([NOTIFY, "-c", conf, "watch"], stdout=err,
+                         stderr=err)
+    procs.append(d)
+    check("dir mode: the service starts",
+          wait_for(lambda: "watching" in open(f"{tmp}/plain.err").read()))
+    os.makedirs(f"{site}/_posts.new")
+    post(f"{site}/_posts.new/2026-10-01-first.md", "First", 1)
+    post(f"{site}/_posts.new/2026-10-03-swapped.md", "Swapped", 3)
+    os.rename(f"{site}/_posts", f"{site}/_posts.old")
+    os.rename(f"{site}/_posts.new", f"{site}/_posts")
+    check("a posts folder swapped whole: its new post is announced",
+          wait_for(lambda: os.path.exists(f"{tmp}/rec")
+                   and "Swapped" in open(f"{tmp}/rec").read()))
+    post(f"{site}/_posts/2026-10-04-after.md", "After", 4)
+    check("... and the new folder is watched from then on",
+          wait_for(lambda: "After" in open(f"{tmp}/rec").read()))
+    check("... the post kept across the swap is not announced again",
+          "'First'" not in open(f"{tmp}/rec").read()
+          and open(f"{tmp}/rec").read().count("First") == 0)
+    d.send_signal(signal.SIGTERM)
+    d.wait(timeout=15)
+    err.close()
 
 
 if __name__ == "__main__":
