@@ -22,7 +22,8 @@
 
 /*
  * Forward migrations: S_migrations[v] takes a file from user_version v to
- * v + 1, in one transaction.  Append only; never edit a released step.
+ * v + 1; the steps a file needs run in one transaction.  Append only;
+ * never edit a released step.
  *
  * Version 1, the outbox.  recipient is '' rather than NULL for chat
  * channels, because NULLs are distinct in a UNIQUE key and the key must
@@ -467,7 +468,10 @@ static nt_rc S_check_version(struct store *st, int v, struct nt_err *err)
 
 /* Takes the file one version up from *v (or finds that another process
  * has done it meanwhile), in one transaction. */
-static nt_rc S_step_up(struct store *st, int *v, struct nt_err *err)
+/* Every step from the file's version to ours, in one transaction: a
+ * new file costs one commit (one fsync), not one a step, and a crash
+ * leaves the old version whole. */
+static nt_rc S_steps_up(struct store *st, int *v, struct nt_err *err)
 {
 	char what[64], sql[64];
 	nt_rc rc = S_begin(st, "migrate", err);
@@ -482,9 +486,12 @@ static nt_rc S_step_up(struct store *st, int *v, struct nt_err *err)
 		S_rollback(st);
 		return rc;
 	}
-	snprintf(what, sizeof(what), "migrate to schema version %d", *v + 1);
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", *v + 1);
-	rc = S_exec(st, S_migrations[*v], what, err);
+	snprintf(what, sizeof(what), "migrate to schema version %d",
+		 STORE_SCHEMA_VERSION);
+	for (int i = *v; rc == NT_OK && i < STORE_SCHEMA_VERSION; i++)
+		rc = S_exec(st, S_migrations[i], what, err);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		 STORE_SCHEMA_VERSION);
 	if (rc == NT_OK)
 		rc = S_exec(st, sql, what, err);
 	if (rc == NT_OK)
@@ -493,7 +500,7 @@ static nt_rc S_step_up(struct store *st, int *v, struct nt_err *err)
 		S_rollback(st);
 		return rc;
 	}
-	*v += 1;
+	*v = STORE_SCHEMA_VERSION;
 	return NT_OK;
 }
 
@@ -504,8 +511,8 @@ static nt_rc S_migrate(struct store *st, struct nt_err *err)
 
 	if (rc == NT_OK)
 		rc = S_check_version(st, v, err);
-	while (rc == NT_OK && v < STORE_SCHEMA_VERSION)
-		rc = S_step_up(st, &v, err);
+	if (rc == NT_OK && v < STORE_SCHEMA_VERSION)
+		rc = S_steps_up(st, &v, err);
 	return rc;
 }
 
