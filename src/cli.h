@@ -33,7 +33,11 @@ int cmd_check_config(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_post(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_status(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_retry(const struct cli_ctx *ctx, int argc, char **argv);
+/* cmd_scan.c, the program notify-scan; `notify scan` execs it
+ * (cmd_scan_exec(), cmd_exec.c), as `notify watch` execs notify-watchd
+ * (cmd_watch()).  On success these do not return. */
 int cmd_scan(const struct cli_ctx *ctx, int argc, char **argv);
+int cmd_scan_exec(const struct cli_ctx *ctx, int argc, char **argv);
 int cmd_watch(const struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

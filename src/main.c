@@ -102,17 +102,26 @@ struct command {
 	int (*run)(const struct cli_ctx *ctx, int argc, char **argv);
 	bool needs_config; /* parse works without one */
 	bool secrets;	   /* unattended: a missing secret fails at start */
+	bool elsewhere;	   /* another program reads it (cmd_exec.c) */
 };
 
+#ifdef NOTIFY_SCAN_PROGRAM
+/* notify-scan: the one command that links libgit2 (cmd_exec.c) */
 static const struct command S_commands[] = {
-	{"parse", cmd_parse, false, false},
-	{"check-config", cmd_check_config, true, false},
-	{"--post", cmd_post, true, false},
-	{"status", cmd_status, true, false},
-	{"retry", cmd_retry, true, false},
-	{"scan", cmd_scan, true, true},
-	{"watch", cmd_watch, true, true},
+	{"scan", cmd_scan, true, true, false},
 };
+#else
+static const struct command S_commands[] = {
+	{"parse", cmd_parse, false, false, false},
+	{"check-config", cmd_check_config, true, false, false},
+	{"--post", cmd_post, true, false, false},
+	{"status", cmd_status, true, false, false},
+	{"retry", cmd_retry, true, false, false},
+	{"scan", cmd_scan_exec, true, true, true},
+	/* checked here, so that a bad one fails the start at once */
+	{"watch", cmd_watch, true, true, false},
+};
+#endif
 
 /* Options of the `--post PATH` form, which has no command word. */
 static bool S_is_post_option(const char *a)
@@ -184,7 +193,7 @@ int main(int argc, char **argv)
 	}
 	http_global_init(); /* once, before anything could start a thread */
 	ctx.cfg_path = cfg_path ? cfg_path : S_default_config();
-	if ((cfg_path || cmd->needs_config) &&
+	if ((cfg_path || cmd->needs_config) && !cmd->elsewhere &&
 	    config_load_as(ctx.cfg_path, origin, cmd->secrets, &ctx.cfg,
 			   &err) != NT_OK) {
 		log_warnx("%s", err.msg);

@@ -5,7 +5,8 @@
  * descriptor (the folders the last pass named), a timerfd (the next
  * thing due) and the pipe of the running worker.  The work itself -- the
  * git history, the posts, the outbox, the sends -- is done by workers,
- * `notify scan --worker`, one at a time: this program links none of
+ * `notify-scan scan --worker` (the program of `notify scan`), one at a
+ * time: this program links none of
  * those libraries, so the idle service is small, a worker gives back all
  * it took (libgit2 1.5 leaks on every remote lookup) and a worker that
  * crashes on a hostile post costs one pass, not the service.
@@ -87,7 +88,7 @@ struct worker {
 };
 
 struct sup {
-	const char *notify;   /* the notify program, for workers */
+	const char *scan;     /* notify-scan, the program of a pass */
 	const char *cfg_path; /* the configuration file as named */
 	int snap;	      /* the configuration in force (memfd) */
 	int ino, tfd, sfd;
@@ -191,7 +192,7 @@ static bool S_spawn(struct sup *s, int cfg, bool fetch, bool trial)
 		log_warn("pipe");
 		return false;
 	}
-	nt_strv_pushdup(&argv, s->notify);
+	nt_strv_pushdup(&argv, s->scan);
 	nt_strv_pushdup(&argv, "--config");
 	nt_strv_pushdup(&argv, "/proc/self/fd/3");
 	nt_strv_pushdup(&argv, "--config-origin");
@@ -225,8 +226,8 @@ static bool S_spawn(struct sup *s, int cfg, bool fetch, bool trial)
 		    (cfg == 3 ? fcntl(3, F_SETFD, 0) : dup2(cfg, 3)) < 0)
 			_exit(EX_OSERR);
 		closefrom(4); /* nothing else of ours, or of our starter */
-		execv(s->notify, argv.v);
-		log_warn("%s", s->notify);
+		execv(s->scan, argv.v);
+		log_warn("%s", s->scan);
 		_exit(EX_UNAVAILABLE);
 	}
 	close(p[1]);
@@ -670,7 +671,7 @@ static int S_loop(struct sup *s)
 }
 
 static const char S_usage[] =
-	"usage: notify-watchd --notify PROGRAM --config FILE\n"
+	"usage: notify-watchd --scan PROGRAM --config FILE\n"
 	"(run by `notify watch`; see notify(1))\n";
 
 int main(int argc, char **argv)
@@ -687,12 +688,12 @@ int main(int argc, char **argv)
 
 	log_init();
 	for (int i = 1; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--notify") == 0)
-			s.notify = argv[i + 1];
+		if (strcmp(argv[i], "--scan") == 0)
+			s.scan = argv[i + 1];
 		else if (strcmp(argv[i], "--config") == 0)
 			s.cfg_path = argv[i + 1];
 	}
-	if (s.notify == NULL || s.cfg_path == NULL || argc != 5) {
+	if (s.scan == NULL || s.cfg_path == NULL || argc != 5) {
 		fputs(S_usage, stderr);
 		return EX_USAGE;
 	}

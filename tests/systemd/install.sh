@@ -1,6 +1,7 @@
 #!/bin/sh
-# `meson install --destdir` installs exactly: the binary and its
-# supervisor (notify-watchd, in LIBEXECDIR/notify), the three units,
+# `meson install --destdir` installs exactly: the binary and its helper
+# programs (notify-watchd, notify-scan, in LIBEXECDIR/notify), the three
+# units,
 # the example configuration (adapted to an installed system), the
 # templates and the two man pages; and the installed configuration is
 # valid for the installed binary.
@@ -23,6 +24,7 @@ check "meson install --destdir" $rc
 {
 	echo "$bindir/notify"
 	echo "$libexecdir/notify/notify-watchd"
+	echo "$libexecdir/notify/notify-scan"
 	for u in notify.service notify-scan.service notify-scan.timer; do
 		echo "$unitdir/$u"
 	done
@@ -58,5 +60,8 @@ check "binary executable, man page not empty" $?
 "$dest$libexecdir/notify/notify-watchd" >/dev/null 2>&1
 test $? -eq 64
 check "the supervisor of notify watch runs (usage: exit 64)" $?
+"$dest$bindir/notify" -c "$tmp/none.conf" scan >/dev/null 2>"$tmp/err"
+test $? -eq 78 && grep -q "none.conf" "$tmp/err"
+check "notify scan runs notify-scan below its prefix (it reads the config)" $?
 
 finish
