@@ -224,3 +224,8 @@ json_object *alert_digest_view(json_object *const *views, size_t n)
 			json_object_get(S_get(newest, "date_display")));
 	return d;
 }
+
+const char *alert_id(json_object *alert)
+{
+	return json_object_get_string(json_object_object_get(alert, "id"));
+}

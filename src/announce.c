@@ -13,11 +13,6 @@
 #include "notify/filter.h"
 #include "notify/render.h"
 
-static const char *S_id(json_object *alert)
-{
-	return json_object_get_string(json_object_object_get(alert, "id"));
-}
-
 /* Renders the posts that pass the channel's filters: one message each,
  * or one digest past the channel's threshold. */
 static nt_rc S_channel(const struct config *cfg, const struct chan_env *env,
@@ -49,7 +44,8 @@ static nt_rc S_channel(const struct config *cfg, const struct chan_env *env,
 	if (n > (size_t)threshold) {
 		json_object *d = alert_digest_view(views, n);
 		struct chan_item it = {NULL, d, true};
-		char *key = nt_xasprintf("digest-%zu-%s", n, S_id(alerts[0]));
+		char *key =
+			nt_xasprintf("digest-%zu-%s", n, alert_id(alerts[0]));
 
 		rc = chan_render(ch, env, &it, &msgs, err);
 		if (rc == NT_OK)
@@ -62,8 +58,8 @@ static nt_rc S_channel(const struct config *cfg, const struct chan_env *env,
 
 			rc = chan_render(ch, env, &it, &msgs, err);
 			if (rc == NT_OK)
-				rc = sink->put(sink, ch, S_id(alerts[i]), &msgs,
-					       &alerts[i], 1, err);
+				rc = sink->put(sink, ch, alert_id(alerts[i]),
+					       &msgs, &alerts[i], 1, err);
 			chan_msgs_clear(&msgs);
 		}
 	}
@@ -113,6 +109,34 @@ nt_rc announce_render(const struct config *cfg, json_object *const *alerts,
 	return rc;
 }
 
+void announce_print(FILE *out, const struct chan_conf *ch, const char *key,
+		    size_t n_covered, const struct chan_msgs *msgs)
+{
+	for (size_t i = 0; i < msgs->n; i++) {
+		const struct chan_msg *m = &msgs->v[i];
+
+		/* the length lets a script cut the exact payload out */
+		fprintf(out, "--- %s (%s) %s%s%s, %zu bytes", ch->name,
+			config_chan_type_name(ch->type), m->type,
+			m->recipient ? " to " : "",
+			m->recipient ? m->recipient : "", m->len);
+		if (key) {
+			fputs(": ", out);
+			for (const char *c = key; *c; c++)
+				fputc((unsigned char)*c < 0x20 || *c == 0x7F
+					      ? '?'
+					      : *c,
+				      out);
+			if (n_covered > 1)
+				fprintf(out, " (%zu posts)", n_covered);
+		}
+		fputc('\n', out);
+		fwrite(m->body, 1, m->len, out);
+		if (m->len == 0 || m->body[m->len - 1] != '\n')
+			fputc('\n', out);
+	}
+}
+
 /* ---- the queue sink ------------------------------------------------ */
 
 struct announce_bucket {
@@ -156,7 +180,7 @@ static nt_rc S_queue_put(struct announce_sink *s, const struct chan_conf *ch,
 
 	(void)err;
 	for (size_t i = 0; i < n_covered && n_covered > 1; i++) {
-		const char *id = S_id(covered[i]);
+		const char *id = alert_id(covered[i]);
 
 		if (S_has(b->covered, b->n_covered, id))
 			continue;

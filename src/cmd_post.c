@@ -120,20 +120,6 @@ static nt_rc S_load(const struct cli_ctx *ctx, const struct post_args *a,
 	return first;
 }
 
-static void S_print(const struct chan_conf *ch, const struct chan_msgs *m)
-{
-	for (size_t i = 0; i < m->n; i++) {
-		/* the length lets a script cut the exact payload out */
-		printf("--- %s (%s) %s%s%s, %zu bytes\n", ch->name,
-		       config_chan_type_name(ch->type), m->v[i].type,
-		       m->v[i].recipient ? " to " : "",
-		       m->v[i].recipient ? m->v[i].recipient : "", m->v[i].len);
-		fwrite(m->v[i].body, 1, m->v[i].len, stdout);
-		if (m->v[i].len == 0 || m->v[i].body[m->v[i].len - 1] != '\n')
-			putchar('\n');
-	}
-}
-
 /* A file name reaches the terminal: no control character with it. */
 static void S_print_safe(const char *s)
 {
@@ -162,7 +148,7 @@ static nt_rc S_print_put(struct announce_sink *s, const struct chan_conf *ch,
 			 struct nt_err *err)
 {
 	(void)s, (void)key, (void)covered, (void)n_covered, (void)err;
-	S_print(ch, msgs);
+	announce_print(stdout, ch, NULL, 0, msgs);
 	return NT_OK;
 }
 
@@ -171,8 +157,7 @@ static void S_print_skip(struct announce_sink *s, const struct chan_conf *ch,
 {
 	(void)s;
 	printf("--- %s (%s) skips ", ch->name, config_chan_type_name(ch->type));
-	S_print_safe(
-		json_object_get_string(json_object_object_get(alert, "id")));
+	S_print_safe(alert_id(alert));
 	printf(": %s\n", why);
 }
 

@@ -295,9 +295,7 @@ static void S_print_skip(struct announce_sink *sk, const struct chan_conf *ch,
 			 json_object *alert, const char *why)
 {
 	(void)sk;
-	log_info("%s: %s skips it: %s",
-		 json_object_get_string(json_object_object_get(alert, "id")),
-		 ch->name, why);
+	log_info("%s: %s skips it: %s", alert_id(alert), ch->name, why);
 }
 
 static nt_rc S_dry_put(struct announce_sink *sk, const struct chan_conf *ch,
@@ -306,18 +304,7 @@ static nt_rc S_dry_put(struct announce_sink *sk, const struct chan_conf *ch,
 		       struct nt_err *err)
 {
 	(void)sk, (void)covered, (void)err;
-	for (size_t i = 0; i < msgs->n; i++) {
-		printf("--- %s (%s) %s%s%s, %zu bytes: %s", ch->name,
-		       config_chan_type_name(ch->type), msgs->v[i].type,
-		       msgs->v[i].recipient ? " to " : "",
-		       msgs->v[i].recipient ? msgs->v[i].recipient : "",
-		       msgs->v[i].len, key);
-		if (n_covered > 1)
-			printf(" (%zu posts)", n_covered);
-		putchar('\n');
-		fwrite(msgs->v[i].body, 1, msgs->v[i].len, stdout);
-		putchar('\n');
-	}
+	announce_print(stdout, ch, key, n_covered, msgs);
 	return NT_OK;
 }
 
@@ -345,10 +332,7 @@ static nt_rc S_commit(struct svc *s, struct site *site, struct plan *pl,
 
 		alerts[i] = r->alert;
 		/* one every filter leaves out is handled all the same */
-		S_seen(pl,
-		       json_object_get_string(
-			       json_object_object_get(r->alert, "id")),
-		       r->rel, r->blob);
+		S_seen(pl, alert_id(r->alert), r->rel, r->blob);
 	}
 	for (size_t i = 0; i < n_renamed; i++)
 		S_seen(pl, renamed[i].id, renamed[i].rel, renamed[i].blob);
@@ -413,10 +397,7 @@ static void S_keep_newest(struct plan *pl, size_t keep)
 	while (pl->n_ready > keep) {
 		struct ready *r = &pl->ready[0];
 
-		S_seen(pl,
-		       json_object_get_string(
-			       json_object_object_get(r->alert, "id")),
-		       r->rel, r->blob);
+		S_seen(pl, alert_id(r->alert), r->rel, r->blob);
 		json_object_put(r->alert);
 		free(r->rel);
 		memmove(r, r + 1, --pl->n_ready * sizeof(*r));

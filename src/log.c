@@ -87,10 +87,13 @@ static void S_vlog(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	/* a line break would end the entry: the rest would lose its
-	 * priority in the journal and its "notify: " elsewhere */
+	 * priority in the journal and its "notify: " elsewhere; other
+	 * control characters (a hostile file name) never reach a terminal */
 	for (char *c = line; *c; c++)
-		if (*c == '\n' || *c == '\r')
+		if (*c == '\n' || *c == '\r' || *c == '\t')
 			*c = ' ';
+		else if ((unsigned char)*c < 0x20 || *c == 0x7F)
+			*c = '?';
 	fprintf(stderr, "%s%s%s%s\n",
 		log_to_journal() ? S_prefix[lvl] : "notify: ", line,
 		errnum ? ": " : "", errnum ? strerror(errnum) : "");

@@ -24,6 +24,9 @@ json_object *alert_create(const struct post *p, const struct site *site);
  * until it is next serialised or freed.  Slashes are not escaped. */
 const char *alert_to_json(json_object *alert);
 
+/* The post id of an alert made by alert_create() (borrowed from it). */
+const char *alert_id(json_object *alert);
+
 /*
  * The view: what templates see.  Every string value of it is inline
  * Markdown (plain model values such as title, url and date are escaped

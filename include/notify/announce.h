@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "notify/chan.h"
@@ -48,6 +49,14 @@ nt_rc announce_render(const struct config *cfg, json_object *const *alerts,
 		      size_t n, const char *site_locale,
 		      const struct announce_sel *sel, time_t now,
 		      struct announce_sink *sink, struct nt_err *err);
+
+/* Prints 'msgs' of channel 'ch' to 'out' as --dry-run shows them: per
+ * message a header line "--- NAME (TYPE) CONTENT-TYPE[ to RCPT], N
+ * bytes" (with 'key', when not NULL: ": KEY[ (N posts)]"), then exactly
+ * the N bytes and a line break if they lack one.  Control characters of
+ * the key (a file name) are shown as '?'. */
+void announce_print(FILE *out, const struct chan_conf *ch, const char *key,
+		    size_t n_covered, const struct chan_msgs *msgs);
 
 /* A sink that collects the outbox rows of each post or digest, across
  * channels, ready for store_commit_batch(): one store_item per key, in

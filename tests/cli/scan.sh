@@ -516,6 +516,22 @@ commit "first post"
 expect "its first commit: 1 sent" 0 1
 expect "and not again" 0 0
 
+# ---- a hostile file name -------------------------------------------------------------
+
+# An escape character in a post's file name reaches neither the dry-run
+# output nor the log.
+newsite hostile
+scan
+esc=$(printf '\033')
+post "$repo/_posts/2026-10-05-esc${esc}x.md" Esc "2026-10-05 10:00:00 +0000"
+echo x >"$repo/_posts/notes${esc}.txt"
+commit "a name with an escape"
+scan --dry-run
+! grep -q "$esc" "$tmp/out" && grep -q ': 2026-10-05-esc?x$' "$tmp/out"
+check "dry run: the file name's escape character is shown as ?" $?
+! grep -q "$esc" "$tmp/err" && grep -q 'notes?.txt: not a post' "$tmp/err"
+check "log: the escape character is shown as ?" $?
+
 # ---- progress on a terminal, a summary line under systemd -------------------------
 
 newsite tty

@@ -193,6 +193,11 @@ static void line_breaks_become_spaces(void **state)
 	log_init();
 	log_warnx("a\nb");
 	assert_string_equal(S_end(), "notify: a b\n");
+
+	/* a hostile file name: no escape sequence reaches a terminal */
+	S_begin();
+	log_info("skips _posts/\033[2Jx\t\x7f.md");
+	assert_string_equal(S_end(), "notify: skips _posts/?[2Jx ?.md\n");
 }
 
 int main(void)
