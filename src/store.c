@@ -803,15 +803,6 @@ nt_rc store_enqueue(struct store *st, const char *post_id,
 	return rc;
 }
 
-nt_rc store_mark_seen(struct store *st, const char *post_id, int64_t now,
-		      struct nt_err *err)
-{
-	if (post_id == NULL)
-		return nt_fail(err, NT_EINVAL, "%s: mark seen: no post id",
-			       st->path);
-	return S_seen_add(st, post_id, now, "mark seen", err);
-}
-
 bool store_is_seen(struct store *st, const char *post_id)
 {
 	sqlite3_stmt *s = S_stmt(st, Q_SEEN_GET);

@@ -188,12 +188,6 @@ nt_rc store_held_due(struct store *st, int64_t now,
  * database cannot be read, which is logged). */
 int64_t store_held_next(struct store *st);
 
-/* Marks a post seen without deliveries (the first run's baseline, a post
- * every filter left out, a post a digest covered).  Marking a seen post
- * again changes nothing. */
-nt_rc store_mark_seen(struct store *st, const char *post_id, int64_t now,
-		      struct nt_err *err);
-
 /* Whether 'post_id' was seen.  False too when the database cannot be
  * read (logged): the caller then renders the post again, and the next
  * store_enqueue() either fails or adds nothing. */

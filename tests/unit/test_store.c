@@ -345,8 +345,18 @@ static void enqueue_marks_the_post_seen(void **state)
 		NT_OK);
 	assert_int_equal(added, 0);
 	assert_true(store_is_seen(fx->st, "p2"));
-	assert_int_equal(store_mark_seen(fx->st, "p3", 100, &err), NT_OK);
-	assert_int_equal(store_mark_seen(fx->st, "p3", 200, &err), NT_OK);
+	/* seen without rows, twice: the second changes nothing */
+	{
+		struct store_seen seen[] = {{"p3", NULL, NULL}};
+		struct store_batch b = {.seen = seen, .n_seen = 1};
+
+		assert_int_equal(
+			store_commit_batch(fx->st, &b, 100, false, NULL, &err),
+			NT_OK);
+		assert_int_equal(
+			store_commit_batch(fx->st, &b, 200, false, NULL, &err),
+			NT_OK);
+	}
 	assert_true(store_is_seen(fx->st, "p3"));
 	assert_false(store_is_seen(fx->st, "p4"));
 	assert_false(store_is_seen(fx->st, NULL));
