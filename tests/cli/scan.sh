@@ -573,8 +573,12 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1 &&
 	cp "$tmp/slack.url" "$site/state/slack.url" && chown nobody "$site/state/slack.url"
 	sed -i "s|webhook_url_file = \"slack.url\"|webhook_url_file = \"$site/state/slack.url\"|" "$conf"
 	chmod 644 "$conf"
+	# the build tree may sit in a folder only root enters (a clone in
+	# mktemp -d): the programs go where nobody can run them
+	mkdir -m 755 "$site/bin"
+	cp "$notify" "$(dirname "$notify")/notify-scan" "$site/bin/"
 	setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		"$notify" -c "$conf" scan >"$tmp/out" 2>"$tmp/err"
+		"$site/bin/notify" -c "$conf" scan >"$tmp/out" 2>"$tmp/err"
 	rc=$?; sed "s/^/    /" "$tmp/err"
 	check "as another user than the repository's owner: exit 0" $rc
 	err_has "at commit"
