@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Lists what src/config.c accepts, from its string arrays, so that the
+"""Lists what src/config/config.c accepts, from its string arrays, so that the
 man-page test needs no list of its own: a key added to config.c without
 documentation fails it.
 

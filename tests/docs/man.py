@@ -2,7 +2,7 @@
 """The man pages against what the program accepts.
 
 - both pages were built by scdoc (roff with the right .TH);
-- every configuration key of src/config.c (tests/docs/config_keys.py)
+- every configuration key of src/config/config.c (tests/docs/config_keys.py)
   is a bold term of notify.conf.5, every enumerated value is quoted there;
 - every command, option, exit status and environment variable that
   `notify --help` names is in notify.1, and so are those of the issue's
@@ -76,7 +76,7 @@ def main():
     check('notify.conf.5 is roff from scdoc',
           re.search(r'^\.TH "notify.conf" "5"', man5, re.M) is not None)
 
-    keys, values = config_keys.scan(read(os.path.join(root, 'src',
+    keys, values = config_keys.scan(read(os.path.join(root, 'src', 'config',
                                                       'config.c')))
     check('config.c keys were found', len(keys) >= 40 and
           'settle_ms' in keys and 'password_file' in keys, str(keys))

@@ -74,7 +74,7 @@ SECRETS = (SLACK_SECRET, MATRIX_TOKEN, SMTP_PASSWORD)
 RCPTS = ("veille@lists.example.org", "soc@example.net")
 TOKEN_RE = re.compile(r"\bRX\d{3}\b")
 THRESHOLD = 10  # delivery.digest_threshold
-LEASE = 1       # s, delivery.lease: the minimum src/config.c accepts
+LEASE = 1       # s, delivery.lease: the minimum src/config/config.c accepts
 FUTURE_S = 6    # a post dated this far ahead is held that long
 
 results = {"passed": 0, "failed": 0}

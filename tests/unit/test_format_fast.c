@@ -1,7 +1,7 @@
 /* The fast path of format.c (values without markup skip cmark) must give
  * exactly what cmark gives.  This file includes format.c itself to reach
  * both paths; it compares them on many generated values. */
-#include "../../src/format.c"
+#include "../../src/alert/format.c"
 
 #include <stdarg.h>
 #include <setjmp.h>
