@@ -83,7 +83,14 @@ struct chan_conf {
 	const char *username;
 	const char *password_file;
 	const char *ca_file;
+	int sessions;	       /* SMTP sessions a lane opens at once, >= 1 */
+	const char *helo_name; /* NULL: the host's FQDN, else from's domain */
 };
+
+/* Parallel SMTP sessions of one channel, at most: a relay throttles a
+ * client that opens more (Postfix's smtpd_client_connection_count_limit
+ * defaults to 50, shared by every client of the host). */
+#define CONFIG_SMTP_SESSIONS_MAX 16
 
 /* Reads and checks 'path'.  With 'check_secrets', every *_file secret
  * must exist, be a regular file and be unreadable by group and others

@@ -11,6 +11,7 @@
 #include "notify/alert.h"
 #include "notify/buf.h"
 #include "notify/filter.h"
+#include "notify/log.h"
 #include "notify/render.h"
 
 /* Renders the posts that pass the channel's filters: one message each,
@@ -109,31 +110,52 @@ nt_rc announce_render(const struct config *cfg, json_object *const *alerts,
 	return rc;
 }
 
+static void S_print_one(FILE *out, const struct chan_conf *ch, const char *key,
+			size_t n_covered, const char *type, const char *rcpt,
+			const char *body, size_t len)
+{
+	/* the length lets a script cut the exact payload out */
+	fprintf(out, "--- %s (%s) %s%s%s, %zu bytes", ch->name,
+		config_chan_type_name(ch->type), type, rcpt ? " to " : "",
+		rcpt ? rcpt : "", len);
+	if (key) {
+		fputs(": ", out);
+		for (const char *c = key; *c; c++)
+			fputc((unsigned char)*c < 0x20 || *c == 0x7F ? '?' : *c,
+			      out);
+		if (n_covered > 1)
+			fprintf(out, " (%zu posts)", n_covered);
+	}
+	fputc('\n', out);
+	fwrite(body, 1, len, out);
+	if (len == 0 || body[len - 1] != '\n')
+		fputc('\n', out);
+}
+
 void announce_print(FILE *out, const struct chan_conf *ch, const char *key,
 		    size_t n_covered, const struct chan_msgs *msgs)
 {
 	for (size_t i = 0; i < msgs->n; i++) {
 		const struct chan_msg *m = &msgs->v[i];
 
-		/* the length lets a script cut the exact payload out */
-		fprintf(out, "--- %s (%s) %s%s%s, %zu bytes", ch->name,
-			config_chan_type_name(ch->type), m->type,
-			m->recipient ? " to " : "",
-			m->recipient ? m->recipient : "", m->len);
-		if (key) {
-			fputs(": ", out);
-			for (const char *c = key; *c; c++)
-				fputc((unsigned char)*c < 0x20 || *c == 0x7F
-					      ? '?'
-					      : *c,
-				      out);
-			if (n_covered > 1)
-				fprintf(out, " (%zu posts)", n_covered);
+		if (m->n_rcpts == 0)
+			S_print_one(out, ch, key, n_covered, m->type, NULL,
+				    m->body, m->len);
+		/* each recipient's message is made as the sender makes it */
+		for (size_t k = 0; k < m->n_rcpts; k++) {
+			struct nt_buf b = NT_BUF_INIT;
+			struct nt_err err = {{0}};
+
+			if (chan_compose(m, k, &b, &err) != NT_OK) {
+				log_warnx("channel '%s': %s", ch->name,
+					  err.msg);
+				nt_buf_release(&b);
+				continue;
+			}
+			S_print_one(out, ch, key, n_covered, m->type,
+				    m->rcpts[k], b.buf ? b.buf : "", b.len);
+			nt_buf_release(&b);
 		}
-		fputc('\n', out);
-		fwrite(m->body, 1, m->len, out);
-		if (m->len == 0 || m->body[m->len - 1] != '\n')
-			fputc('\n', out);
 	}
 }
 
@@ -190,10 +212,15 @@ static nt_rc S_queue_put(struct announce_sink *s, const struct chan_conf *ch,
 	}
 	for (size_t i = 0; i < msgs->n; i++) {
 		struct chan_msg *m = &msgs->v[i];
+		size_t k = m->n_rcpts ? m->n_rcpts : 1;
 
-		b->rows = nt_xrealloc(b->rows, (b->n + 1) * sizeof(*b->rows));
-		b->rows[b->n++] = (struct dlv_new){ch->name, m->recipient,
-						   m->body, m->len, m->type};
+		/* the rows of one message share its body (store.h) */
+		b->rows = nt_xrealloc(b->rows, (b->n + k) * sizeof(*b->rows));
+		for (size_t r = 0; r < k; r++)
+			b->rows[b->n++] = (struct dlv_new){
+				ch->name, m->n_rcpts ? m->rcpts[r] : NULL,
+				m->body,  m->len,
+				m->type,  m->to_at};
 	}
 	/* the rows borrow the messages: keep them until freed */
 	q->keep.v = nt_xrealloc(q->keep.v,

@@ -37,10 +37,6 @@
 #include "notify/store.h"
 #include "notify/watcher.h"
 
-/* Rows sent between two looks at the signals (one send at a time, so a
- * SIGTERM waits for the send in flight only). */
-#define SEND_STEP 1
-
 /* Everything one configuration sets up. */
 struct svc {
 	struct config *cfg;
@@ -539,13 +535,14 @@ static nt_rc S_held_pass(struct svc *s, struct nt_err *err)
  * terminal those are held back (S_deliver) for one progress line, and
  * only what went wrong is written out in full. */
 static void S_report(void *ctx, const struct dlv *row,
-		     const struct chan_outcome *o, int64_t next_at)
+		     const struct chan_outcome *o, int64_t next_at, bool final)
 {
 	struct svc *s = ctx;
 	const char *to = row->recipient && row->recipient[0] ? " to " : "";
 	const char *rcpt = row->recipient ? row->recipient : "";
 	char when[64];
 
+	(void) final; /* a pass waits for no retry: every report is final */
 	s->batch_done++;
 	if (o->fate == CHAN_SENT)
 		s->sent++;
@@ -581,31 +578,24 @@ static void S_on_stop(int sig)
 	S_stop = 1;
 }
 
-/* Sends the rows due now, one at a time, until none is due or a signal
- * comes; a summary line closes a batch. */
+/* Sends the rows due now, every channel in its own lane, until none is
+ * due or a signal comes (each lane then finishes the send in flight); a
+ * summary line closes a batch. */
 static nt_rc S_deliver(struct svc *s, struct nt_err *err)
 {
 	size_t sent = s->sent, retried = s->retried, failed = s->failed;
-	bool any = false;
-	nt_rc rc = NT_OK;
+	struct dispatch_req r = {.stop = &S_stop, .report = S_report, .ctx = s};
+	bool any;
+	nt_rc rc;
 
 	if (s->dry_run)
 		return NT_OK;
 	if (s->progress)
 		log_set_level(LOG_LVL_NOTICE);
-	for (;;) {
-		int64_t now = (int64_t)time(NULL);
-		int64_t due = store_next_due(s->st, NULL);
-
-		if (due < 0 || due > now || S_stop)
-			break;
-		any = true;
-		rc = dispatch_run(s->d, now, SEND_STEP, S_report, s, err);
-		if (rc)
-			break;
-	}
+	rc = dispatch_run(s->d, &r, err);
 	if (s->progress)
 		log_set_level(LOG_LVL_INFO);
+	any = s->sent + s->retried + s->failed > sent + retried + failed;
 	if (any && s->progress)
 		fputc('\n', stderr);
 	if (any)
@@ -662,8 +652,14 @@ static void S_worker_scanned(struct svc *s)
  * without it, and tries again later). */
 static void S_worker_report(struct svc *s, bool whole)
 {
-	int64_t due = store_next_due(s->st, NULL);
+	struct nt_err err = {{0}};
+	int64_t due = -1;
 	int64_t held = store_held_next(s->st);
+
+	if (store_next_due(s->st, NULL, NULL, &due, &err) != NT_OK) {
+		log_warnx("%s", err.msg);
+		whole = false; /* the supervisor tries again later */
+	}
 
 	if (due < 0 || (held >= 0 && held < due))
 		due = held;

@@ -127,28 +127,37 @@ int cmd_status(const struct cli_ctx *ctx, int argc, char **argv)
 	return cli_exit_code(rc);
 }
 
+/* `retry [--now] [ID...]`: failed rows queued again; with --now,
+ * waiting rows are made due now too. */
 int cmd_retry(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	int64_t *ids = nt_xcalloc((size_t)argc, sizeof(*ids));
 	struct store *st = NULL;
 	struct nt_err err = {{0}};
-	size_t changed = 0;
+	size_t changed = 0, n = 0;
+	bool now = false;
 	nt_rc rc = NT_OK;
 
 	for (int i = 1; i < argc; i++) {
 		char *end;
 
-		ids[i - 1] = strtoll(argv[i], &end, 10);
-		if (*end || ids[i - 1] <= 0) {
-			fprintf(stderr, "usage: notify retry [ID...]\n");
+		if (strcmp(argv[i], "--now") == 0) {
+			now = true;
+			continue;
+		}
+		ids[n] = strtoll(argv[i], &end, 10);
+		if (*end || ids[n] <= 0) {
+			fprintf(stderr,
+				"usage: notify retry [--now] [ID...]\n");
 			free(ids);
 			return EX_USAGE;
 		}
+		n++;
 	}
 	rc = S_open(ctx, &st, &err);
 	if (rc == NT_OK)
-		rc = store_retry(st, argc > 1 ? ids : NULL, (size_t)argc - 1,
-				 (int64_t)time(NULL), &changed, &err);
+		rc = store_retry(st, n ? ids : NULL, n, (int64_t)time(NULL),
+				 now, &changed, &err);
 	store_close(st);
 	free(ids);
 	if (rc) {

@@ -575,6 +575,22 @@ static bool S_is_address(const char *a)
 	return at && at != a && at[1] && strpbrk(a, "\r\n") == NULL;
 }
 
+/* A dotted DNS name of letters, digits and hyphens: what a relay with
+ * reject_non_fqdn_helo_hostname takes. */
+static bool S_is_helo_name(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (n == 0 || n > 253 || strchr(h, '.') == NULL || h[0] == '.' ||
+	    h[n - 1] == '.' || strstr(h, "..") != NULL)
+		return false;
+	for (; *h; h++)
+		if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') ||
+		      (*h >= '0' && *h <= '9') || *h == '-' || *h == '.'))
+			return false;
+	return true;
+}
+
 static nt_rc S_chan_smtp(struct rd *r, const config_setting_t *g,
 			 struct chan_conf *ch)
 {
@@ -607,8 +623,16 @@ static nt_rc S_chan_smtp(struct rd *r, const config_setting_t *g,
 		rc = S_secret(r, g, "password_file", &ch->password_file);
 	if (rc == NT_OK)
 		rc = S_str(r, g, "ca_file", &ch->ca_file);
+	if (rc == NT_OK)
+		rc = S_int(r, g, "sessions", 1, CONFIG_SMTP_SESSIONS_MAX,
+			   &ch->sessions);
+	if (rc == NT_OK)
+		rc = S_str(r, g, "helo_name", &ch->helo_name);
 	if (rc)
 		return rc;
+	if (ch->helo_name && !S_is_helo_name(ch->helo_name))
+		return S_bad(r, config_setting_get_member(g, "helo_name"),
+			     "must be a fully-qualified host name");
 	ch->starttls = (enum chan_starttls)starttls;
 	ch->ca_file = S_path(r->c, ch->ca_file);
 	if (!S_is_address(ch->from))
@@ -680,10 +704,20 @@ static const char *const *S_type_keys(enum chan_type t)
 	static const char *const hookshot[] = {"webhook_url_file", NULL};
 	static const char *const matrix[] = {
 		"homeserver", "room", "access_token_file", "autojoin", NULL};
-	static const char *const smtp[] = {
-		"host",	    "port",	     "starttls",	 "from",
-		"to",	    "list_id",	     "list_unsubscribe", "subscribers",
-		"username", "password_file", "ca_file",		 NULL};
+	static const char *const smtp[] = {"host",
+					   "port",
+					   "starttls",
+					   "from",
+					   "to",
+					   "list_id",
+					   "list_unsubscribe",
+					   "subscribers",
+					   "username",
+					   "password_file",
+					   "ca_file",
+					   "sessions",
+					   "helo_name",
+					   NULL};
 
 	switch (t) {
 	case CHAN_SLACK:
@@ -759,6 +793,7 @@ static nt_rc S_channel(struct rd *r, const config_setting_t *g,
 	ch->enabled = true;
 	ch->digest_threshold = -1;
 	ch->port = 587;
+	ch->sessions = 1;
 	ch->filter = (struct chan_filter){S_empty_list, S_empty_list,
 					  S_empty_list, false, -1};
 	ch->to = S_empty_list;

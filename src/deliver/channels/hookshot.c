@@ -44,3 +44,26 @@ nt_rc chan_hookshot_render(const struct chan_conf *ch,
 	nt_buf_release(&html);
 	return NT_OK;
 }
+
+static const char *S_secret_file(const struct chan_conf *ch)
+{
+	return ch->webhook_url_file;
+}
+
+static nt_rc S_check(const struct chan_conf *ch, struct nt_err *err)
+{
+	(void)ch, (void)err;
+	return NT_OK;
+}
+
+const struct chan_ops chan_hookshot_ops = {
+	.name = "hookshot",
+	.secret_file = S_secret_file,
+	.check = S_check,
+	.render = chan_hookshot_render,
+	.interval_ms = 0,
+	.batch = chan_batch_one,
+	.open = chan_webhook_open,
+	.send = chan_webhook_send,
+	.close = chan_webhook_close,
+};

@@ -262,3 +262,29 @@ nt_rc chan_slack_render(const struct chan_conf *ch, const struct chan_env *env,
 	S_parts_release(&p);
 	return rc;
 }
+
+static const char *S_secret_file(const struct chan_conf *ch)
+{
+	return ch->webhook_url_file;
+}
+
+static nt_rc S_check(const struct chan_conf *ch, struct nt_err *err)
+{
+	(void)ch, (void)err;
+	return NT_OK;
+}
+
+/* Slack asks for about one message a second per webhook. */
+#define SLACK_INTERVAL_MS 1000
+
+const struct chan_ops chan_slack_ops = {
+	.name = "slack",
+	.secret_file = S_secret_file,
+	.check = S_check,
+	.render = chan_slack_render,
+	.interval_ms = SLACK_INTERVAL_MS,
+	.batch = chan_batch_one,
+	.open = chan_webhook_open,
+	.send = chan_webhook_send,
+	.close = chan_webhook_close,
+};
