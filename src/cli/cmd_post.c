@@ -256,7 +256,6 @@ static void S_report(void *ctx, const struct dlv *row,
 		printf(")\n");
 		r->failed++;
 	}
-	fflush(stdout);
 }
 
 struct leftover {

@@ -2,6 +2,7 @@
  * main.c - the notify command line.  The only place that maps nt_rc
  * results to sysexits.h exit codes.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,10 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	int i = 1, code;
 
+	/* one malloc arena for every thread: a lane or SMTP session thread
+	 * would otherwise get an arena of its own, and its pages stay in
+	 * the peak RSS (41 MB for four sessions, 28 MB with one arena) */
+	mallopt(M_ARENA_MAX, 1);
 	log_init(); /* stderr may be the journal: decide the line form once */
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];

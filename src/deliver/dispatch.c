@@ -15,6 +15,14 @@
 #include "notify/log.h"
 #include "notify/store.h"
 
+/* Outcomes are written in groups, one transaction each: of at most
+ * DISPATCH_GROUP outcomes, none waiting more than DISPATCH_GROUP_MS.  A
+ * commit a message would cost as much as sending it (it writes three
+ * pages of the WAL); a group bounds what a kill -9 re-sends to the
+ * outcomes not yet written, each row once. */
+#define DISPATCH_GROUP 32
+#define DISPATCH_GROUP_MS 20
+
 /* Milliseconds a lane sleeps at most before it looks at the stop flag. */
 #define DISPATCH_NAP_MS 100
 /* A pause the receiver asks for that a lane always waits out, whatever
@@ -42,10 +50,14 @@ struct lane {
 	pthread_t thread;
 	bool started;
 
-	pthread_mutex_t mu; /* what follows; the store handle in done() */
-	struct dlv **rows;  /* the batch being sent (for lease renewal) */
+	pthread_mutex_t mu;    /* what follows; the store handle in done() */
+	struct dlv **rows;     /* the batch being sent (for lease renewal) */
+	struct chan_job *jobs; /* jobs[i] is rows[i] */
 	bool *finished;
 	size_t n_rows;
+	struct store_outcome pend[DISPATCH_GROUP]; /* not yet written */
+	size_t n_pend;
+	int64_t pend_since_ms;
 	int64_t pause_until_ms; /* the receiver asked to wait */
 	long interval_ms;	/* between two sends */
 	nt_rc rc;
@@ -216,8 +228,32 @@ static void S_pause(struct lane *l, const struct chan_outcome *o)
 		l->interval_ms = o->retry_after_ms;
 }
 
-static nt_rc S_record(struct lane *l, const struct dlv *row,
-		      struct chan_outcome *o, int64_t now, int64_t *next)
+/* Writes the outcomes waiting, under l->mu. */
+static void S_flush(struct lane *l)
+{
+	nt_rc rc;
+
+	if (l->n_pend == 0)
+		return;
+	rc = store_record(l->st, l->pend, l->n_pend, &l->err);
+	if (rc && l->rc == NT_OK)
+		l->rc = rc;
+	l->n_pend = 0;
+}
+
+/* Flushes a group that is full or has waited long enough, under l->mu. */
+static void S_flush_due(struct lane *l)
+{
+	if (l->n_pend >= DISPATCH_GROUP ||
+	    (l->n_pend > 0 &&
+	     S_mono_ms() - l->pend_since_ms >= DISPATCH_GROUP_MS))
+		S_flush(l);
+}
+
+/* Adds the outcome of 'row' to the group (its texts stay in 'o', which
+ * outlives the group: the batch ends with a flush). */
+static void S_record(struct lane *l, const struct dlv *row,
+		     struct chan_outcome *o, int64_t now, int64_t *next)
 {
 	struct store_outcome so = {row->id, row->claim, DLV_SENT, now, NULL};
 
@@ -235,31 +271,34 @@ static nt_rc S_record(struct lane *l, const struct dlv *row,
 		so.state = DLV_FAILED;
 		so.text = o->reason;
 	}
-	return store_record(l->st, &so, 1, &l->err);
+	if (l->n_pend == DISPATCH_GROUP)
+		S_flush(l);
+	if (l->n_pend == 0)
+		l->pend_since_ms = S_mono_ms();
+	l->pend[l->n_pend++] = so;
+	S_flush_due(l);
 }
 
-/* The channel is done with a job: record it now (before the next one
- * goes, so that a kill re-sends only what was in flight), log, report. */
+/* The channel is done with a job: record it (in a group, see
+ * DISPATCH_GROUP), log, report. */
 static void S_done(void *ctx, struct chan_job *job)
 {
 	struct lane *l = ctx;
 	struct dlv *row = NULL;
 	int64_t now = (int64_t)time(NULL), next = -1;
-	nt_rc rc;
+	size_t i;
 
 	pthread_mutex_lock(&l->mu);
-	for (size_t i = 0; i < l->n_rows; i++)
-		if (l->rows[i]->id == job->row_id) {
-			row = l->rows[i];
-			l->finished[i] = true;
-		}
-	if (row == NULL) { /* not ours: a channel bug */
+	i = l->jobs && job >= l->jobs ? (size_t)(job - l->jobs) : l->n_rows;
+	if (i < l->n_rows && l->rows[i]->id == job->row_id && !l->finished[i]) {
+		row = l->rows[i];
+		l->finished[i] = true;
+	}
+	if (row == NULL) { /* not one of ours, or told twice: a bug */
 		pthread_mutex_unlock(&l->mu);
 		return;
 	}
-	rc = S_record(l, row, &job->out, now, &next);
-	if (rc && l->rc == NT_OK)
-		l->rc = rc;
+	S_record(l, row, &job->out, now, &next);
 	S_pause(l, &job->out);
 	pthread_mutex_unlock(&l->mu);
 
@@ -381,10 +420,12 @@ static bool S_keep_pace(struct lane *l, int64_t last_ms)
 	return !S_stopped(l);
 }
 
-static void S_set_batch(struct lane *l, struct dlv **rows, size_t n)
+static void S_set_batch(struct lane *l, struct dlv **rows,
+			struct chan_job *jobs, size_t n)
 {
 	pthread_mutex_lock(&l->mu);
 	l->rows = rows;
+	l->jobs = jobs;
 	l->n_rows = n;
 	l->finished = n ? nt_xcalloc(n, sizeof(*l->finished)) : NULL;
 	pthread_mutex_unlock(&l->mu);
@@ -393,10 +434,12 @@ static void S_set_batch(struct lane *l, struct dlv **rows, size_t n)
 static void S_end_batch(struct lane *l)
 {
 	pthread_mutex_lock(&l->mu);
+	S_flush(l);
 	for (size_t i = 0; i < l->n_rows; i++)
 		dlv_free(l->rows[i]);
 	free(l->rows);
 	free(l->finished);
+	l->jobs = NULL;
 	l->rows = NULL;
 	l->finished = NULL;
 	l->n_rows = 0;
@@ -421,19 +464,19 @@ static bool S_batch(struct lane *l, size_t max)
 		free(rows);
 		return false;
 	}
-	S_set_batch(l, rows, n);
 	jobs = nt_xcalloc(n, sizeof(*jobs));
+	S_set_batch(l, rows, jobs, n);
 	txns = nt_xcalloc(n, sizeof(*txns));
 	l->rc = S_jobs(l, rows, n, jobs, txns);
 	if (l->rc == NT_OK && l->sender == NULL)
 		S_no_sender(l, jobs, n);
 	else if (l->rc == NT_OK)
 		l->ops->send(l->sender, jobs, n, S_done, l);
+	S_end_batch(l); /* writes the last outcomes: before the jobs go */
 	for (size_t i = 0; i < n; i++)
 		free(txns[i]);
 	free(txns);
 	free(jobs);
-	S_end_batch(l);
 	return true;
 }
 
@@ -546,6 +589,9 @@ static void S_watch_lanes(struct dispatch *d, struct lane *lanes, size_t n)
 			for (size_t i = 0; i < n; i++) {
 				pthread_mutex_lock(&lanes[i].mu);
 				any |= lanes[i].running;
+				/* a slow server: what went is written
+				 * without waiting for the next message */
+				S_flush_due(&lanes[i]);
 				pthread_mutex_unlock(&lanes[i].mu);
 			}
 			if (!any)

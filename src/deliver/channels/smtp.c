@@ -142,7 +142,7 @@ static const char *S_secret_file(const struct chan_conf *ch)
  * session holds in memory and what a lane renews leases for, and a
  * relay's per-session limits (Postfix: none by default; Exchange: 100
  * recipients a message, not messages a session) are far above it. */
-#define SMTP_SESSION_MESSAGES 1000
+#define SMTP_SESSION_MESSAGES 500
 
 struct chan_sender {
 	const struct chan_conf *ch;
