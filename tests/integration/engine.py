@@ -116,11 +116,16 @@ class Env:
         os.makedirs(self.dir)
         self.site = site
         self.procs = harness.Procs()
-        self.hport = self.procs.http_peer(self.dir, "http", "--token",
-                                          TOKEN, *http_args)
         self.sport = None
-        if smtp_args is not None:
-            self.sport = self.procs.smtp_peer(self.dir, "smtp", *smtp_args)
+        try:
+            self.hport = self.procs.http_peer(self.dir, "http", "--token",
+                                              TOKEN, *http_args)
+            if smtp_args is not None:
+                self.sport = self.procs.smtp_peer(self.dir, "smtp",
+                                                  *smtp_args)
+        except BaseException:
+            self.procs.stop()
+            raise
         self.hrec = os.path.join(self.dir, "http.jsonl")
         self.srec = os.path.join(self.dir, "smtp.jsonl")
         self.sev = os.path.join(self.dir, "smtp.events.jsonl")
@@ -621,6 +626,8 @@ def main():
     global TMP
     if not harness.have_aiosmtpd():
         return harness.missing_peer_exit("python3-aiosmtpd")
+    # meson's timeout sends SIGTERM: unwind, so that every peer stops
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     TMP = tempfile.mkdtemp(prefix="notify-engine-")
     try:
         site, posts = make_site(TMP)
