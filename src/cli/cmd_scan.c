@@ -37,6 +37,10 @@
 #include "notify/store.h"
 #include "notify/watcher.h"
 
+/* Seconds a pass waits for a retry due soon (a receiver's rate limit)
+ * rather than leave it to another pass, which costs a process. */
+#define SCAN_WAIT_S 5
+
 /* Everything one configuration sets up. */
 struct svc {
 	struct config *cfg;
@@ -584,7 +588,11 @@ static void S_on_stop(int sig)
 static nt_rc S_deliver(struct svc *s, struct nt_err *err)
 {
 	size_t sent = s->sent, retried = s->retried, failed = s->failed;
-	struct dispatch_req r = {.stop = &S_stop, .report = S_report, .ctx = s};
+	struct dispatch_req r = {.wait_until =
+					 (int64_t)time(NULL) + SCAN_WAIT_S,
+				 .stop = &S_stop,
+				 .report = S_report,
+				 .ctx = s};
 	bool any;
 	nt_rc rc;
 

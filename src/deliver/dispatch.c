@@ -25,10 +25,6 @@
 
 /* Milliseconds a lane sleeps at most before it looks at the stop flag. */
 #define DISPATCH_NAP_MS 100
-/* A pause the receiver asks for that a lane always waits out, whatever
- * the run's window (ms): leaving the rows to the next run would cost
- * more than the wait. */
-#define DISPATCH_PAUSE_INLINE_MS 5000
 
 struct dispatch {
 	const struct config *cfg;
@@ -59,7 +55,9 @@ struct lane {
 	size_t n_pend;
 	int64_t pend_since_ms;
 	int64_t pause_until_ms; /* the receiver asked to wait */
-	long interval_ms;	/* between two sends */
+	int64_t interval_ms;	/* between two sends */
+	int64_t token_at_ms;	/* when the receiver said a send would go */
+	size_t taken;		/* messages sent since */
 	nt_rc rc;
 	struct nt_err err;
 	bool running;
@@ -217,15 +215,34 @@ static void S_log(const struct dlv *row, const struct chan_outcome *o,
 }
 
 /* The receiver asked to wait: the lane waits, not each row apart, and
- * keeps at least that pace for the rest of the run (Synapse's bucket
- * refills at its own rate: retrying at once draws another 429). */
-static void S_pause(struct lane *l, const struct chan_outcome *o)
+ * keeps the receiver's pace for the rest of the run.  A token bucket
+ * (Synapse: burst 10, then 0.2 a second) says only when its next token
+ * comes: two such answers with k messages taken between them give its
+ * period, (t2 - t1) / k, and the lane sends one message a period, so
+ * that it draws no further 429 (retrying each row when told draws one
+ * a message). */
+static void S_pace(struct lane *l, const struct chan_outcome *o)
 {
+	int64_t token_at;
+
+	if (o->fate == CHAN_SENT) {
+		l->taken++;
+		return;
+	}
 	if (o->fate != CHAN_TEMP || o->retry_after_ms < 0)
 		return;
-	l->pause_until_ms = S_mono_ms() + o->retry_after_ms;
-	if (o->retry_after_ms > l->interval_ms)
+	token_at = S_mono_ms() + o->retry_after_ms;
+	l->pause_until_ms = token_at;
+	if (l->token_at_ms > 0 && l->taken > 0)
+		/* 2 % over the period: a clock's jitter must not cost a 429 */
+		l->interval_ms = (token_at - l->token_at_ms) * 102 / 100 /
+				 (int64_t)l->taken;
+	else if (o->retry_after_ms > l->interval_ms)
 		l->interval_ms = o->retry_after_ms;
+	if (l->interval_ms < l->ops->interval_ms)
+		l->interval_ms = l->ops->interval_ms;
+	l->token_at_ms = token_at;
+	l->taken = 0;
 }
 
 /* Writes the outcomes waiting, under l->mu. */
@@ -299,7 +316,7 @@ static void S_done(void *ctx, struct chan_job *job)
 		return;
 	}
 	S_record(l, row, &job->out, now, &next);
-	S_pause(l, &job->out);
+	S_pace(l, &job->out);
 	pthread_mutex_unlock(&l->mu);
 
 	pthread_mutex_lock(&l->d->report_mu);
@@ -401,9 +418,8 @@ static bool S_wait_due(struct lane *l)
 }
 
 /* Keeps the receiver's pace: the interval since the last send, and any
- * pause it asked for.  A pause that ends past the run's window (and
- * past DISPATCH_PAUSE_INLINE_MS) ends the lane: its rows wait for the
- * next run. */
+ * pause it asked for.  A pause that ends past the run's window ends the
+ * lane: its rows wait for the next run. */
 static bool S_keep_pace(struct lane *l, int64_t last_ms)
 {
 	int64_t now_ms = S_mono_ms();
@@ -413,8 +429,8 @@ static bool S_keep_pace(struct lane *l, int64_t last_ms)
 	if (l->pause_until_ms > until)
 		until = l->pause_until_ms;
 	left = until - now_ms;
-	if (l->pause_until_ms > now_ms && left > DISPATCH_PAUSE_INLINE_MS &&
-	    (int64_t)time(NULL) + left / 1000 > l->r->wait_until)
+	if (l->pause_until_ms > now_ms &&
+	    (int64_t)time(NULL) + (left + 999) / 1000 > l->r->wait_until)
 		return false;
 	S_nap_until(l, until);
 	return !S_stopped(l);
