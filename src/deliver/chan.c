@@ -4,6 +4,7 @@
 
 #include "chan_int.h"
 #include "notify/mime.h"
+#include "notify/text.h"
 
 static const chan_render_fn S_render[] = {
 	[CHAN_SLACK] = chan_slack_render,
@@ -138,24 +139,13 @@ void chan_send(const struct chan_conf *ch, struct chan_send_env *env,
 	S_send[ch->type](ch, env, row_id, payload, len, out);
 }
 
-/* One printable line of at most n - 1 bytes: controls become spaces. */
-static void S_line(char *dst, size_t n, const char *src)
-{
-	size_t i = 0;
-
-	for (; src && *src && i + 1 < n; src++)
-		dst[i++] =
-			(unsigned char)*src < 0x20 || *src == 0x7F ? ' ' : *src;
-	dst[i] = '\0';
-}
-
 void chan_classify_http(long status, const char *body, long retry_after,
 			struct chan_outcome *out)
 {
 	char text[120];
 
 	out->http_status = status;
-	S_line(text, sizeof(text), body);
+	text_printable_to(text, sizeof(text), body);
 	if (status >= 200 && status < 300) {
 		out->fate = CHAN_SENT;
 		return;
@@ -168,5 +158,5 @@ void chan_classify_http(long status, const char *body, long retry_after,
 void chan_transport_failed(nt_rc rc, const char *why, struct chan_outcome *out)
 {
 	out->fate = rc == NT_ETEMP ? CHAN_TEMP : CHAN_PERM;
-	S_line(out->reason, sizeof(out->reason), why);
+	text_printable_to(out->reason, sizeof(out->reason), why);
 }

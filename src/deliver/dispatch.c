@@ -9,6 +9,7 @@
 #include "notify/log.h"
 #include "notify/smtp.h"
 #include "notify/store.h"
+#include "notify/text.h"
 
 /* Rows of one SMTP channel sent over one session, at most. */
 #define DISPATCH_SMTP_BATCH 100
@@ -117,6 +118,17 @@ static const char *S_secret_file(const struct chan_conf *ch)
 	return NULL;
 }
 
+/* Bytes of an error text kept in a reason (at least 151 bytes long):
+ * enough to say why, with room for " (gave up after Ns)". */
+#define REASON_MAX 150
+
+/* Copies the start of error text 'src' into 'dst', cut on a character
+ * boundary: status --json must stay valid UTF-8. */
+static void S_reason(char *dst, const char *src)
+{
+	text_printable_to(dst, REASON_MAX + 1, src);
+}
+
 /* Reads the channel's secret once; false (and 'o' says why) if it
  * cannot be had. */
 static bool S_secret(struct chan_state *cs, struct chan_outcome *o)
@@ -129,7 +141,7 @@ static bool S_secret(struct chan_state *cs, struct chan_outcome *o)
 	if (config_read_secret(file, &cs->secret, &err) == NT_OK)
 		return true;
 	o->fate = CHAN_PERM;
-	snprintf(o->reason, sizeof(o->reason), "%.150s", err.msg);
+	S_reason(o->reason, err.msg);
 	return false;
 }
 
@@ -214,15 +226,19 @@ static void S_smtp_outcome(const struct smtp_item *it, nt_rc session,
 	o->retry_after = -1;
 	if (session == NT_EPERM) {
 		o->fate = CHAN_PERM;
-		snprintf(o->reason, sizeof(o->reason), "%.150s", why);
+		S_reason(o->reason, why);
 		return;
 	}
 	o->fate = f == SMTP_SENT   ? CHAN_SENT
 		  : f == SMTP_PERM ? CHAN_PERM
 				   : CHAN_TEMP;
-	if (f != SMTP_SENT)
-		snprintf(o->reason, sizeof(o->reason), "smtp %d %s", it->status,
-			 it->status ? it->text : why);
+	if (f != SMTP_SENT) {
+		int k = snprintf(o->reason, sizeof(o->reason), "smtp %d ",
+				 it->status);
+
+		text_printable_to(o->reason + k, sizeof(o->reason) - (size_t)k,
+				  it->status ? it->text : why);
+	}
 }
 
 /* Claims the due rows of one SMTP channel (the first already claimed)
@@ -264,7 +280,7 @@ static nt_rc S_smtp(struct dispatch *d, struct chan_state *cs,
 		session = smtp_send(&so, items, n, &serr);
 		free(envelope);
 	} else {
-		snprintf(serr.msg, sizeof(serr.msg), "%.150s", o.reason);
+		S_reason(serr.msg, o.reason);
 	}
 	for (size_t i = 0; i < n; i++) {
 		S_smtp_outcome(&items[i], session, serr.msg, &o);

@@ -100,7 +100,7 @@ static void S_errcode(const struct http_resp *r, char *out, size_t n,
 	out[0] = '\0';
 	*retry_ms = -1;
 	if (o && json_object_object_get_ex(o, "errcode", &v))
-		snprintf(out, n, "%.60s", json_object_get_string(v));
+		text_printable_to(out, n, json_object_get_string(v));
 	if (o && json_object_object_get_ex(o, "retry_after_ms", &v))
 		*retry_ms = (long)json_object_get_int64(v);
 	json_object_put(o);
