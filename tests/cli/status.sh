@@ -86,4 +86,15 @@ check "invalid UTF-8 in the outbox becomes '?' in status --json" $?
 grep -q 'last error: http 500 caf? ?$' "$tmp/out"
 check "and in the human view" $?
 
+# A 0-byte state file (a bad restore, a full disk) is no new install.
+: >"$tmp/empty.db"
+sed "s|$tmp/state.db|$tmp/empty.db|" "$tmp/n.conf" >"$tmp/e.conf"
+"$notify" -c "$tmp/e.conf" status >"$tmp/out" 2>"$tmp/err"
+check "an empty state file is an error: 66" $(($? != 66))
+test "$(wc -l <"$tmp/err")" -eq 1 &&
+	grep -q "empty.db: not an outbox (an empty file)" "$tmp/err"
+check "one line naming the file" $?
+test ! -s "$tmp/empty.db"
+check "the empty file is left as it was" $?
+
 finish
