@@ -91,14 +91,17 @@ struct dlv {
 	char *remote_id;
 };
 
-/* Opens the outbox at 'path', creating the file (mode 0600, whatever the
- * umask) and its tables when it does not exist, and migrating an older
- * schema forward (each step in one transaction).  On NT_OK *out is owned:
- * close it with store_close().  On failure *out is untouched.  Results:
- * NT_ENOENT, NT_EIO (a garbage or corrupt file is refused with "file is
- * not a database" or "database disk image is malformed"), NT_ECONFIG
- * (schema newer than STORE_SCHEMA_VERSION), NT_ETEMP, NT_EINVAL ('path'
- * NULL or empty). */
+/* Opens the outbox at 'path', creating it (mode 0600, whatever the
+ * umask) when no file is there, and migrating an older schema forward
+ * (the steps in one transaction).  A new outbox appears whole, tables
+ * and all, or not at all, so an existing file that is not an outbox is
+ * never taken for a new install: an empty file, or a database without
+ * notify's tables, is refused ("not an outbox"), as is garbage.  On
+ * NT_OK *out is owned: close it with store_close().  On failure *out is
+ * untouched.  Results: NT_ENOENT, NT_EIO (not an outbox; a garbage or
+ * corrupt file is refused with "file is not a database" or "database
+ * disk image is malformed"), NT_ECONFIG (schema newer than
+ * STORE_SCHEMA_VERSION), NT_ETEMP, NT_EINVAL ('path' NULL or empty). */
 nt_rc store_open(const char *path, struct store **out, struct nt_err *err);
 
 /* Finalizes the cached statements and closes the file; the last handle

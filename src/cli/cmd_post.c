@@ -24,6 +24,7 @@
 #include "notify/render.h"
 #include "notify/site.h"
 #include "notify/store.h"
+#include "notify/text.h"
 
 /* Channels one call may name; a configuration has a handful. */
 #define POST_MAX_CHANS 64
@@ -129,11 +130,15 @@ static nt_rc S_load(const struct cli_ctx *ctx, const struct post_args *a,
 	return first;
 }
 
-/* A file name reaches the terminal: no control character with it. */
+/* A file name, an error text: untrusted, no control character reaches
+ * the terminal (text_printable()). */
 static void S_print_safe(const char *s)
 {
-	for (; s && *s; s++)
-		putchar((unsigned char)*s < 0x20 || *s == 0x7F ? '?' : *s);
+	char *p = text_printable(s);
+
+	if (p)
+		fputs(p, stdout);
+	free(p);
 }
 
 /* SOURCE_DATE_EPOCH makes the Date of emails reproducible. */

@@ -35,6 +35,7 @@
 #include "notify/sdnotify.h"
 #include "notify/site.h"
 #include "notify/store.h"
+#include "notify/text.h"
 #include "notify/watcher.h"
 
 /* Seconds a pass waits for a retry due soon (a receiver's rate limit)
@@ -544,7 +545,7 @@ static void S_report(void *ctx, const struct dlv *row,
 	struct svc *s = ctx;
 	const char *to = row->recipient && row->recipient[0] ? " to " : "";
 	const char *rcpt = row->recipient ? row->recipient : "";
-	char when[64];
+	char when[64], id[61];
 
 	(void) final; /* a pass waits for no retry: every report is final */
 	s->batch_done++;
@@ -558,8 +559,10 @@ static void S_report(void *ctx, const struct dlv *row,
 		return;
 	if (s->batch_rows < s->batch_done)
 		s->batch_rows = s->batch_done;
-	fprintf(stderr, "\rnotify: %zu/%zu sent, now %.60s\033[K",
-		s->batch_done, s->batch_rows, row->post_id);
+	/* the id is a file name: no control of it reaches the terminal */
+	text_printable_to(id, sizeof(id), row->post_id);
+	fprintf(stderr, "\rnotify: %zu/%zu sent, now %s\033[K", s->batch_done,
+		s->batch_rows, id);
 	if (o->fate == CHAN_SENT)
 		return;
 	fputc('\n', stderr);

@@ -7,6 +7,7 @@
 
 #include "chan_int.h"
 #include "notify/mime.h"
+#include "notify/text.h"
 
 const struct chan_ops *chan_ops(enum chan_type t)
 {
@@ -158,41 +159,18 @@ nt_rc chan_template(const struct chan_env *env, const struct chan_item *item,
 	return rc;
 }
 
-void chan_line(char *dst, size_t n, const char *src)
-{
-	size_t i = 0;
-
-	for (; src && *src && i + 1 < n; src++)
-		dst[i++] =
-			(unsigned char)*src < 0x20 || *src == 0x7F ? ' ' : *src;
-	/* a cut in the middle of a UTF-8 sequence drops its start */
-	if (src && *src && i > 0 && ((unsigned char)dst[i - 1] & 0x80)) {
-		size_t k = i;
-		unsigned char lead;
-
-		while (k > 0 && ((unsigned char)dst[k - 1] & 0xC0) == 0x80)
-			k--;
-		lead = k > 0 ? (unsigned char)dst[k - 1] : 0;
-		if (lead >= 0xC0 && i - (k - 1) < (lead >= 0xF0	  ? 4u
-						   : lead >= 0xE0 ? 3u
-								  : 2u))
-			i = k - 1;
-	}
-	dst[i] = '\0';
-}
-
 void chan_classify_http(long status, const char *body, long retry_after,
 			struct chan_outcome *out)
 {
 	char text[120];
 
 	out->status = status;
+	text_printable_to(text, sizeof(text), body);
 	if (status >= 200 && status < 300) {
 		out->fate = CHAN_SENT;
 		out->reason[0] = '\0';
 		return;
 	}
-	chan_line(text, sizeof(text), body);
 	out->fate = status == 429 || status >= 500 ? CHAN_TEMP : CHAN_PERM;
 	out->retry_after_ms =
 		status == 429 && retry_after >= 0 ? retry_after * 1000 : -1;
@@ -203,5 +181,5 @@ void chan_transport_failed(nt_rc rc, const char *why, struct chan_outcome *out)
 {
 	out->fate = rc == NT_ETEMP ? CHAN_TEMP : CHAN_PERM;
 	out->retry_after_ms = -1;
-	chan_line(out->reason, sizeof(out->reason), why);
+	text_printable_to(out->reason, sizeof(out->reason), why);
 }

@@ -51,10 +51,6 @@ void chan_classify_http(long status, const char *body, long retry_after,
 /* A transport failure: NT_ETEMP is temporary, anything else permanent. */
 void chan_transport_failed(nt_rc rc, const char *why, struct chan_outcome *out);
 
-/* One printable line of 'src' in dst[0..n): controls become spaces, and
- * a cut never splits a UTF-8 sequence. */
-void chan_line(char *dst, size_t n, const char *src);
-
 /* Appends a JSON message; takes the object's reference. */
 void chan_push_json(struct chan_msgs *out, json_object *o);
 /* Appends a message of 'type' holding body[0..len) (copied). */

@@ -14,6 +14,7 @@
 
 #include "notify/log.h"
 #include "notify/store.h"
+#include "notify/text.h"
 
 /* Outcomes are written in groups, one transaction each: of at most
  * DISPATCH_GROUP outcomes, none waiting more than DISPATCH_GROUP_MS.  A
@@ -338,8 +339,8 @@ static void S_no_sender(struct lane *l, struct chan_job *jobs, size_t n)
 		memset(o, 0, sizeof(*o));
 		o->fate = CHAN_PERM;
 		o->retry_after_ms = -1;
-		snprintf(o->reason, sizeof(o->reason), "%.190s",
-			 l->open_err.msg);
+		text_printable_to(o->reason, sizeof(o->reason),
+				  l->open_err.msg);
 		S_done(l, &jobs[i]);
 	}
 }

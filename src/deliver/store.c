@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "notify/log.h"
@@ -433,21 +434,6 @@ const char *dlv_state_name(enum dlv_state s)
 
 /* ---- opening ------------------------------------------------------- */
 
-/* Creates the file with mode 0600 before SQLite does (SQLite would use
- * 0644 less the umask); the -wal and -shm files copy its mode. */
-static nt_rc S_create_file(const char *path, struct nt_err *err)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	int e = errno;
-
-	if (fd < 0)
-		return nt_fail(err, e == ENOENT ? NT_ENOENT : NT_EIO,
-			       "%s: cannot open the outbox: %s", path,
-			       strerror(e));
-	close(fd);
-	return NT_OK;
-}
-
 static nt_rc S_exec(struct store *st, const char *sql, const char *what,
 		    struct nt_err *err)
 {
@@ -570,11 +556,21 @@ static nt_rc S_steps_up(struct store *st, int *v, struct nt_err *err)
 	return NT_OK;
 }
 
-static nt_rc S_migrate(struct store *st, struct nt_err *err)
+/* Takes the file to our schema version.  Only a file S_create() is
+ * making may be at version 0: any outbox has committed its tables, so an
+ * existing file at 0 is another program's database or what a bad restore
+ * left, and taking it for a new outbox would lose what was waiting. */
+static nt_rc S_migrate(struct store *st, bool fresh, struct nt_err *err)
 {
 	int v = 0;
 	nt_rc rc = S_version(st, &v, err);
 
+	if (rc == NT_OK && v == 0 && !fresh)
+		return nt_fail(err, NT_EIO,
+			       "%s: not an outbox (a database without "
+			       "notify's tables): move it away to start a "
+			       "new one",
+			       st->path);
 	if (rc == NT_OK)
 		rc = S_check_version(st, v, err);
 	if (rc == NT_OK && v < STORE_SCHEMA_VERSION)
@@ -600,6 +596,99 @@ static nt_rc S_identity(struct store *st, struct nt_err *err)
 	return rc;
 }
 
+/* Finalizes the cached statements and closes the handle; the last
+ * handle of a file also checkpoints and removes the WAL. */
+static void S_disconnect(struct store *st)
+{
+	for (int i = 0; i < Q_COUNT; i++) {
+		sqlite3_finalize(st->q[i]);
+		st->q[i] = NULL;
+	}
+	sqlite3_close_v2(st->db);
+	st->db = NULL;
+}
+
+/* Connects 'st' to its file and brings the schema up to date. */
+static nt_rc S_open_at(struct store *st, bool fresh, struct nt_err *err)
+{
+	nt_rc rc = S_connect(st, err);
+
+	return rc ? rc : S_migrate(st, fresh, err);
+}
+
+/* Out of WAL mode, so that the main file holds everything (the WAL goes
+ * with it): for a file about to be renamed. */
+static nt_rc S_unwal(struct store *st, struct nt_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	nt_rc rc = NT_OK;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = DELETE", -1, &s,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW)
+		rc = S_fail(st, "create", err);
+	else if (sqlite3_column_text(s, 0) == NULL ||
+		 strcmp((const char *)sqlite3_column_text(s, 0), "delete"))
+		rc = nt_fail(err, NT_EIO, "%s: create: the WAL stays",
+			     st->path);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Creates the outbox at 'path' whole or not at all, so that an existing
+ * file can always be taken for an outbox: the tables are made in a file
+ * of our own in the same folder (mode 0600 from mkostemp(), whatever the
+ * umask; the -wal and -shm files copy it), which is then linked in under
+ * the name.  link() never replaces: if another process created the
+ * outbox meanwhile, its file stays.  kill -9 may leave a PATH.new-XXXXXX
+ * behind, never a half-made outbox. */
+static nt_rc S_create(const char *path, struct nt_err *err)
+{
+	struct store *st = nt_xcalloc(1, sizeof(*st));
+	int fd, e;
+	nt_rc rc;
+
+	st->path = nt_xasprintf("%s.new-XXXXXX", path);
+	fd = mkostemp(st->path, O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		rc = nt_fail(err, e == ENOENT ? NT_ENOENT : NT_EIO,
+			     "%s: cannot create the outbox: %s", path,
+			     strerror(e));
+		store_close(st);
+		return rc;
+	}
+	close(fd);
+	rc = S_open_at(st, true, err);
+	if (rc == NT_OK)
+		rc = S_unwal(st, err);
+	S_disconnect(st);
+	if (rc == NT_OK && link(st->path, path) != 0 && errno != EEXIST) {
+		e = errno;
+		rc = nt_fail(err, NT_EIO, "%s: cannot create the outbox: %s",
+			     path, strerror(e));
+	}
+	unlink(st->path);
+	store_close(st);
+	return rc;
+}
+
+/* An existing file must be an outbox; a missing one is created. */
+static nt_rc S_prepare(const char *path, struct nt_err *err)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0)
+		return errno == ENOENT ? S_create(path, err)
+				       : NT_OK; /* SQLite names the problem */
+	if (S_ISREG(sb.st_mode) && sb.st_size == 0)
+		return nt_fail(err, NT_EIO,
+			       "%s: not an outbox (an empty file): move it "
+			       "away to start a new one",
+			       path);
+	return NT_OK;
+}
+
 nt_rc store_open(const char *path, struct store **out, struct nt_err *err)
 {
 	struct store *st;
@@ -607,14 +696,12 @@ nt_rc store_open(const char *path, struct store **out, struct nt_err *err)
 
 	if (path == NULL || path[0] == '\0')
 		return nt_fail(err, NT_EINVAL, "outbox: no database path");
-	rc = S_create_file(path, err);
+	rc = S_prepare(path, err);
 	if (rc)
 		return rc;
 	st = nt_xcalloc(1, sizeof(*st));
 	st->path = nt_xstrdup(path);
-	rc = S_connect(st, err);
-	if (rc == NT_OK)
-		rc = S_migrate(st, err);
+	rc = S_open_at(st, false, err);
 	if (rc == NT_OK)
 		rc = S_identity(st, err);
 	if (rc) {
@@ -629,9 +716,7 @@ void store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
-	for (int i = 0; i < Q_COUNT; i++)
-		sqlite3_finalize(st->q[i]);
-	sqlite3_close_v2(st->db);
+	S_disconnect(st);
 	free(st->path);
 	free(st);
 }

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -306,6 +307,86 @@ static void missing_folder_names_the_path(void **state)
 	assert_null(st);
 	assert_non_null(strstr(err.msg, path));
 	assert_int_equal(store_open("", &st, &err), NT_EINVAL);
+}
+
+/* A 0-byte state file is what is left of an outbox truncated by a full
+ * disk or a bad restore: taking it for a new install would record a
+ * baseline and lose what was waiting. */
+static void empty_file_is_not_a_new_outbox(void **state)
+{
+	struct fx *fx = *state;
+	char path[160];
+	struct store *st = NULL;
+	struct nt_err err = {{0}};
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/empty.db", fx->dir);
+	S_write_file(path, "", 0);
+	assert_int_equal(store_open(path, &st, &err), NT_EIO);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, path));
+	assert_non_null(strstr(err.msg, "not an outbox"));
+	assert_null(strchr(err.msg, '\n'));
+	/* and it was left as it was */
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+}
+
+/* Another program's SQLite file (user_version 0) is no outbox either:
+ * no table of ours is added to it. */
+static void foreign_database_is_refused(void **state)
+{
+	struct fx *fx = *state;
+	char path[160];
+	struct store *st = NULL;
+	struct nt_err err = {{0}};
+	sqlite3 *h = NULL;
+
+	snprintf(path, sizeof(path), "%s/foreign.db", fx->dir);
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(h, "CREATE TABLE t (x)", NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(h);
+	assert_int_equal(store_open(path, &st, &err), NT_EIO);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, path));
+	assert_non_null(strstr(err.msg, "not an outbox"));
+	assert_int_equal(S_pragma_int(path,
+				      "SELECT count(*) FROM sqlite_master "
+				      "WHERE name = 'deliveries'"),
+			 0);
+}
+
+/* A new outbox appears whole or not at all: nothing else is left in
+ * its folder. */
+static void creation_leaves_only_the_outbox(void **state)
+{
+	struct fx *fx = *state;
+	char dir[160], path[200];
+	struct store *st = NULL;
+	struct nt_err err = {{0}};
+	struct dirent *de;
+	DIR *d;
+	size_t n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/fresh", fx->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	assert_int_equal(store_open(path, &st, &err), NT_OK);
+	store_close(st);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		assert_string_equal(de->d_name, "state.db");
+		n++;
+	}
+	closedir(d);
+	assert_int_equal(n, 1);
+	assert_int_equal(S_pragma_int(path, "PRAGMA user_version"),
+			 STORE_SCHEMA_VERSION);
 }
 
 /* ---- enqueueing ---------------------------------------------------- */
@@ -1215,6 +1296,9 @@ int main(void)
 		T(newer_schema_is_refused),
 		T(garbage_file_is_a_clear_error),
 		T(damaged_database_is_a_clear_error),
+		T(empty_file_is_not_a_new_outbox),
+		T(foreign_database_is_refused),
+		T(creation_leaves_only_the_outbox),
 		T(missing_folder_names_the_path),
 		T(enqueue_is_idempotent),
 		T(recipients_are_part_of_the_key),

@@ -107,7 +107,7 @@ static void S_errcode(const struct http_resp *r, char *out, size_t n,
 	*retry_ms = -1;
 	if (o && json_object_object_get_ex(o, "errcode", &v) &&
 	    json_object_is_type(v, json_type_string))
-		snprintf(out, n, "%.60s", json_object_get_string(v));
+		text_printable_to(out, n, json_object_get_string(v));
 	if (o && json_object_object_get_ex(o, "retry_after_ms", &v) &&
 	    json_object_is_type(v, json_type_int)) {
 		int64_t ms = json_object_get_int64(v);
@@ -237,8 +237,8 @@ static void S_put(struct chan_sender *s, const char *room,
 	o = json_tokener_parse(resp.body);
 	if (o && json_object_object_get_ex(o, "event_id", &v) &&
 	    json_object_is_type(v, json_type_string))
-		chan_line(out->remote_id, sizeof(out->remote_id),
-			  json_object_get_string(v));
+		text_printable_to(out->remote_id, sizeof(out->remote_id),
+				  json_object_get_string(v));
 	json_object_put(o);
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../chan_int.h"
+#include "notify/text.h"
 #include "notify/mime.h"
 #include "notify/smtp.h"
 
@@ -226,13 +227,14 @@ static void S_remote_id(const char *text, char *out, size_t n)
 {
 	const char *q = strstr(text, "queued as ");
 
-	chan_line(out, n, q ? q + 10 : text);
+	text_printable_to(out, n, q ? q + 10 : text);
 }
 
 static void S_outcome(const struct smtp_item *it, nt_rc session,
 		      const char *why, struct chan_outcome *o)
 {
 	enum smtp_fate f = smtp_item_fate(it);
+	int k;
 
 	o->retry_after_ms = -1;
 	o->status = it->status;
@@ -244,12 +246,13 @@ static void S_outcome(const struct smtp_item *it, nt_rc session,
 	}
 	if (it->status == 0) { /* the session ended before this item */
 		o->fate = session == NT_EPERM ? CHAN_PERM : CHAN_TEMP;
-		chan_line(o->reason, sizeof(o->reason), why);
+		text_printable_to(o->reason, sizeof(o->reason), why);
 		return;
 	}
 	o->fate = f == SMTP_PERM ? CHAN_PERM : CHAN_TEMP;
-	snprintf(o->reason, sizeof(o->reason), "smtp %d %.180s", it->status,
-		 it->text);
+	k = snprintf(o->reason, sizeof(o->reason), "smtp %d ", it->status);
+	text_printable_to(o->reason + k, sizeof(o->reason) - (size_t)k,
+			  it->text);
 }
 
 static void S_tell(struct S_slice *sl, size_t item, nt_rc session,
