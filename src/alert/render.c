@@ -94,36 +94,35 @@ static const struct render_builtin *S_builtin_find(const char *file)
 }
 
 /* Template 'name' of 'locale': the folder's file, else the built-in
- * one.  On NT_OK *src is owned and *file names where it came from (for
- * error messages; owned). */
+ * one.  On NT_OK *src is owned and *file (owned) names where it came
+ * from, for error messages; on failure both are untouched. */
 static nt_rc S_load(const struct render *r, const char *locale,
 		    const char *name, char **src, size_t *len, char **file,
 		    struct nt_err *err)
 {
 	char *rel = nt_xasprintf("%s/%s.mustache", locale, name);
 	const struct render_builtin *b = S_builtin_find(rel);
+	char *path = NULL;
 	nt_rc rc = NT_ENOENT;
 
 	if (r->dir) {
-		*file = nt_xasprintf("%s/%s", r->dir, rel);
-		rc = nt_read_file(*file, RENDER_MAX_TEMPLATE, src, len, err);
-		/* a file the folder lacks is the built-in one */
-		if (rc != NT_ENOENT || b == NULL) {
-			free(rel);
-			if (rc)
-				free(*file);
-			return rc;
-		}
-		free(*file);
+		path = nt_xasprintf("%s/%s", r->dir, rel);
+		rc = nt_read_file(path, RENDER_MAX_TEMPLATE, src, len, err);
 	}
-	if (b) {
+	/* a file the folder lacks is the built-in one */
+	if (rc == NT_ENOENT && b) {
+		free(path);
+		path = nt_xasprintf("(built in) %s", rel);
 		*src = nt_xstrndup(b->src, b->len);
 		*len = b->len;
-		*file = nt_xasprintf("(built in) %s", rel);
 		rc = NT_OK;
-	} else {
+	} else if (rc == NT_ENOENT && r->dir == NULL) {
 		rc = nt_fail(err, NT_ENOENT, "%s: no such template", rel);
 	}
+	if (rc == NT_OK)
+		*file = path;
+	else
+		free(path);
 	free(rel);
 	return rc;
 }

@@ -80,6 +80,18 @@ check "a broken template in the folder is an error" $(($? == 0))
 grep -q "$tmp/over/fr/subject.mustache" "$tmp/err"
 check "the broken file is named" $?
 
+# a file of the folder that cannot be read: an error naming it, not a
+# crash
+rm "$tmp/over/fr/subject.mustache"
+mkdir "$tmp/over/fr/subject.mustache"
+"$notify" -c "$tmp/over.conf" --post "$post" --dry-run >"$tmp/out" \
+	2>"$tmp/err"
+rc=$?
+check "an unreadable template is an error, not a crash (exit $rc)" \
+	$((rc == 0 || rc > 125))
+grep -q "$tmp/over/fr/subject.mustache" "$tmp/err"
+check "the unreadable template is named" $?
+
 # a configured folder that is missing is a mistake, not the defaults
 sed "s|^alerts: { |alerts: { templates = \"$tmp/none\"; |" \
 	"$tmp/builtin.conf" >"$tmp/none.conf"
