@@ -131,7 +131,8 @@ const char *config_site_url(const struct config *c);
 const char *config_site_locale(const struct config *c);
 const char *config_posts_dir(const struct config *c); /* "_posts" */
 const char *config_state(const struct config *c);
-const char *config_templates_dir(const struct config *c);      /* never NULL */
+/* alerts.templates, absolute; NULL: the built-in templates alone. */
+const char *config_templates_dir(const struct config *c);
 const struct watch_conf *config_watch(const struct config *c); /* never NULL */
 int config_max_key_points(const struct config *c);	       /* default 5 */
 int config_digest_threshold(const struct config *c);	       /* default 6 */

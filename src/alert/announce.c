@@ -14,16 +14,86 @@
 #include "notify/log.h"
 #include "notify/render.h"
 
+/* What a channel's messages are rendered with. */
+struct chan_ctx {
+	const struct config *cfg;
+	const struct chan_env *env;
+	const struct chan_conf *ch;
+	const char *link; /* the site's home page, or NULL */
+};
+
+/* The digest of views[0..n) listing the first k: its messages in 'msgs'
+ * (empty before).  NT_ETOOBIG: the channel cannot carry k posts. */
+static nt_rc S_digest_try(const struct chan_ctx *c, json_object *const *views,
+			  size_t n, size_t k, struct chan_msgs *msgs,
+			  struct nt_err *err)
+{
+	struct alert_digest_opts o = {c->env->locale, c->link};
+	json_object *d = alert_digest_view(views, n, k, &o);
+	struct chan_item it = {NULL, d, true};
+	nt_rc rc = chan_render(c->ch, c->env, &it, msgs, err);
+
+	json_object_put(d);
+	return rc;
+}
+
+/* One digest of alerts[0..n) (their views[0..n)): every post listed when
+ * the channel can carry them all, else the most it can, found by
+ * bisection, and "… and N more" (the templates' has_more).  Deciding
+ * before rendering keeps every item and link whole, and the formatted
+ * part with them. */
+static nt_rc S_digest(const struct chan_ctx *c, json_object *const *alerts,
+		      json_object *const *views, size_t n,
+		      struct announce_sink *sink, struct nt_err *err)
+{
+	struct chan_msgs best = {0}, msgs = {0};
+	size_t lo = 0, hi = n; /* k < lo fits, k >= hi does not */
+	char *key;
+	nt_rc rc = S_digest_try(c, views, n, n, &best, err);
+	bool have = rc == NT_OK;
+
+	if (rc == NT_ETOOBIG)
+		rc = NT_OK;
+	while (rc == NT_OK && !have && lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		rc = S_digest_try(c, views, n, mid, &msgs, err);
+		if (rc == NT_OK) {
+			chan_msgs_clear(&best);
+			best = msgs;
+			lo = mid + 1;
+		} else if (rc == NT_ETOOBIG) {
+			hi = mid;
+			rc = NT_OK;
+		}
+		msgs = (struct chan_msgs){0};
+		have = lo == hi && lo > 0;
+	}
+	if (rc == NT_OK && !have)
+		rc = nt_fail(err, NT_ETOOBIG,
+			     "channel '%s': a digest of %zu posts does not fit "
+			     "even listing none",
+			     c->ch->name, n);
+	key = nt_xasprintf("digest-%zu-%s", n, alert_id(alerts[0]));
+	if (rc == NT_OK)
+		rc = sink->put(sink, c->ch, key, &best, alerts, n, err);
+	free(key);
+	chan_msgs_clear(&best);
+	return rc;
+}
+
 /* Renders the posts that pass the channel's filters: one message each,
  * or one digest past the channel's threshold. */
-static nt_rc S_channel(const struct config *cfg, const struct chan_env *env,
-		       const struct chan_conf *ch, json_object *const *all,
+static nt_rc S_channel(const struct chan_ctx *c, json_object *const *all,
 		       size_t n_all, struct announce_sink *sink,
 		       struct nt_err *err)
 {
-	struct alert_view_opts vo = {env->locale, config_max_key_points(cfg)};
-	int threshold = ch->digest_threshold > 0 ? ch->digest_threshold
-						 : config_digest_threshold(cfg);
+	const struct chan_conf *ch = c->ch;
+	struct alert_view_opts vo = {c->env->locale,
+				     config_max_key_points(c->cfg)};
+	int threshold = ch->digest_threshold > 0
+				? ch->digest_threshold
+				: config_digest_threshold(c->cfg);
 	json_object **views = nt_xcalloc(n_all + 1, sizeof(*views));
 	json_object **alerts = nt_xcalloc(n_all + 1, sizeof(*alerts));
 	struct chan_msgs msgs = {0};
@@ -33,7 +103,7 @@ static nt_rc S_channel(const struct config *cfg, const struct chan_env *env,
 	for (size_t i = 0; i < n_all; i++) {
 		const char *why = NULL;
 
-		if (!filter_match(config_filter(cfg), &ch->filter, all[i],
+		if (!filter_match(config_filter(c->cfg), &ch->filter, all[i],
 				  &why)) {
 			if (sink->skip)
 				sink->skip(sink, ch, all[i], why);
@@ -42,29 +112,18 @@ static nt_rc S_channel(const struct config *cfg, const struct chan_env *env,
 		alerts[n] = all[i];
 		views[n++] = alert_view(all[i], &vo);
 	}
-	if (n > (size_t)threshold) {
-		json_object *d = alert_digest_view(views, n);
-		struct chan_item it = {NULL, d, true};
-		char *key =
-			nt_xasprintf("digest-%zu-%s", n, alert_id(alerts[0]));
+	if (n > (size_t)threshold)
+		rc = S_digest(c, alerts, views, n, sink, err);
+	for (size_t i = 0; i < n && n <= (size_t)threshold && rc == NT_OK;
+	     i++) {
+		struct chan_item it = {alerts[i], views[i], false};
 
-		rc = chan_render(ch, env, &it, &msgs, err);
+		rc = chan_render(ch, c->env, &it, &msgs, err);
 		if (rc == NT_OK)
-			rc = sink->put(sink, ch, key, &msgs, alerts, n, err);
-		free(key);
-		json_object_put(d);
-	} else {
-		for (size_t i = 0; i < n && rc == NT_OK; i++) {
-			struct chan_item it = {alerts[i], views[i], false};
-
-			rc = chan_render(ch, env, &it, &msgs, err);
-			if (rc == NT_OK)
-				rc = sink->put(sink, ch, alert_id(alerts[i]),
-					       &msgs, &alerts[i], 1, err);
-			chan_msgs_clear(&msgs);
-		}
+			rc = sink->put(sink, ch, alert_id(alerts[i]), &msgs,
+				       &alerts[i], 1, err);
+		chan_msgs_clear(&msgs);
 	}
-	chan_msgs_clear(&msgs);
 	for (size_t i = 0; i < n; i++)
 		json_object_put(views[i]);
 	free(views);
@@ -85,10 +144,11 @@ static bool S_selected(const struct announce_sel *sel,
 }
 
 nt_rc announce_render(const struct config *cfg, json_object *const *alerts,
-		      size_t n, const char *site_locale,
+		      size_t n, const struct announce_site *site,
 		      const struct announce_sel *sel, time_t now,
 		      struct announce_sink *sink, struct nt_err *err)
 {
+	const char *site_locale = site ? site->locale : NULL;
 	struct render *r = NULL;
 	nt_rc rc;
 
@@ -102,9 +162,10 @@ nt_rc announce_render(const struct config *cfg, json_object *const *alerts,
 					     ? config_site_locale(cfg)
 					     : site_locale;
 		struct chan_env env = {r, render_locale(locale), now};
+		struct chan_ctx c = {cfg, &env, ch, site ? site->link : NULL};
 
 		if (S_selected(sel, ch))
-			rc = S_channel(cfg, &env, ch, alerts, n, sink, err);
+			rc = S_channel(&c, alerts, n, sink, err);
 	}
 	render_free(r);
 	return rc;

@@ -157,7 +157,9 @@ int cmd_check_config(const struct cli_ctx *ctx, int argc, char **argv)
 	printf("site: %s\n", config_site_repo(c) ? config_site_repo(c)
 						 : "(found from each post)");
 	printf("state: %s\n", config_state(c) ? config_state(c) : "(none)");
-	printf("templates: %s\n", config_templates_dir(c));
+	printf("templates: %s\n", config_templates_dir(c)
+					  ? config_templates_dir(c)
+					  : "(built in)");
 	printf("channels: %zu\n", config_n_channels(c));
 	for (size_t i = 0; i < config_n_channels(c); i++)
 		S_channel(config_channel(c, i));

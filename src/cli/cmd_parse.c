@@ -117,6 +117,13 @@ nt_rc cli_site_for(const struct cli_ctx *ctx, const char *path,
 	return rc;
 }
 
+char *cli_site_link(const struct site *site)
+{
+	if (site == NULL || site_url(site) == NULL)
+		return NULL;
+	return nt_xasprintf("%s%s/", site_url(site), site_baseurl(site));
+}
+
 nt_rc cli_check_channels(const struct config *cfg, struct nt_err *err)
 {
 	for (size_t i = 0; i < config_n_channels(cfg); i++) {

@@ -42,6 +42,7 @@ struct post_args {
 struct loaded {
 	json_object **alerts; /* owned, n of them */
 	char **site_locale;
+	char *site_link; /* the first post's site's */
 	size_t n;
 };
 
@@ -123,6 +124,8 @@ static nt_rc S_load(const struct cli_ctx *ctx, const struct post_args *a,
 		l->site_locale[l->n] = site && site_locale(site)
 					       ? nt_xstrdup(site_locale(site))
 					       : NULL;
+		if (l->n == 0)
+			l->site_link = cli_site_link(site);
 		l->n++;
 		post_free(p);
 	}
@@ -180,9 +183,10 @@ static nt_rc S_render_all(const struct cli_ctx *ctx, const struct post_args *a,
 			  struct nt_err *err)
 {
 	struct announce_sel sel = {a->chans, a->n_chans};
+	struct announce_site site = {l->site_locale[0], l->site_link};
 
-	return announce_render(ctx->cfg, l->alerts, l->n, l->site_locale[0],
-			       &sel, S_now(), sink, err);
+	return announce_render(ctx->cfg, l->alerts, l->n, &site, &sel, S_now(),
+			       sink, err);
 }
 
 static int S_dry_run(const struct cli_ctx *ctx, const struct post_args *a,
@@ -450,6 +454,7 @@ int cmd_post(const struct cli_ctx *ctx, int argc, char **argv)
 	}
 	free(l.alerts);
 	free(l.site_locale);
+	free(l.site_link);
 	free(a.posts);
 	if (code == EX_OK && bad)
 		code = cli_exit_code(bad);

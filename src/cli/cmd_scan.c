@@ -322,7 +322,8 @@ static nt_rc S_commit(struct svc *s, struct site *site, struct plan *pl,
 {
 	struct announce_queue q;
 	json_object **alerts = nt_xcalloc(pl->n_ready + 1, sizeof(*alerts));
-	const char *locale = site ? site_locale(site) : NULL;
+	char *link = cli_site_link(site);
+	struct announce_site as = {site ? site_locale(site) : NULL, link};
 	struct store_batch b = {0};
 	nt_rc rc;
 
@@ -344,11 +345,11 @@ static nt_rc S_commit(struct svc *s, struct site *site, struct plan *pl,
 	if (s->dry_run) {
 		struct announce_sink dry = {S_dry_put, S_print_skip};
 
-		rc = announce_render(s->cfg, alerts, pl->n_ready, locale, NULL,
+		rc = announce_render(s->cfg, alerts, pl->n_ready, &as, NULL,
 				     (time_t)now, &dry, err);
 		goto out;
 	}
-	rc = announce_render(s->cfg, alerts, pl->n_ready, locale, NULL,
+	rc = announce_render(s->cfg, alerts, pl->n_ready, &as, NULL,
 			     (time_t)now, &q.base, err);
 	if (rc == NT_OK) {
 		b.items = announce_queue_items(&q, &b.n_items);
@@ -373,6 +374,7 @@ static nt_rc S_commit(struct svc *s, struct site *site, struct plan *pl,
 out:
 	announce_queue_free(&q);
 	free(alerts);
+	free(link);
 	return rc;
 }
 

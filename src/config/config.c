@@ -24,9 +24,6 @@
 #define DEFAULT_MAX_KEY_POINTS 5
 #define DEFAULT_FETCH_INTERVAL 300 /* s between fetches of watch.remote */
 #define DEFAULT_SETTLE_MS 1500	   /* ms a new file must stay unchanged */
-#ifndef NOTIFY_TEMPLATES_DIR	   /* set by meson to the installed folder */
-#define NOTIFY_TEMPLATES_DIR "/usr/local/share/notify/templates"
-#endif
 
 struct config {
 	char *path;   /* as the user named it: messages, relative paths */
@@ -1146,7 +1143,7 @@ const char *config_state(const struct config *c)
 
 const char *config_templates_dir(const struct config *c)
 {
-	return c->templates ? c->templates : NOTIFY_TEMPLATES_DIR;
+	return c->templates;
 }
 
 const struct watch_conf *config_watch(const struct config *c)

@@ -41,6 +41,7 @@ nt_rc chan_matrix_render(const struct chan_conf *ch, const struct chan_env *env,
 {
 	struct nt_buf text = NT_BUF_INIT, html = NT_BUF_INIT;
 	json_object *o;
+	size_t size;
 	nt_rc rc;
 
 	(void)ch;
@@ -48,7 +49,12 @@ nt_rc chan_matrix_render(const struct chan_conf *ch, const struct chan_env *env,
 	if (rc)
 		return rc;
 	o = S_content(nt_buf_str(&text), nt_buf_str(&html));
-	if (strlen(json_object_to_json_string(o)) > MATRIX_CONTENT_MAX) {
+	size = strlen(json_object_to_json_string(o));
+	if (size > MATRIX_CONTENT_MAX && item->digest) {
+		/* a digest lists fewer posts instead (announce.c) */
+		rc = nt_fail(err, NT_ETOOBIG, "digest over %d bytes",
+			     MATRIX_CONTENT_MAX);
+	} else if (size > MATRIX_CONTENT_MAX) {
 		/* HTML cannot be cut safely: send the plain body alone, cut */
 		size_t n = text_utf8_cut(text.buf, text.len,
 					 MATRIX_CONTENT_MAX / 2);
@@ -57,10 +63,13 @@ nt_rc chan_matrix_render(const struct chan_conf *ch, const struct chan_env *env,
 		text.buf[n] = '\0';
 		o = S_content(text.buf, NULL);
 	}
-	chan_push_json(out, o);
+	if (rc == NT_OK)
+		chan_push_json(out, o);
+	else
+		json_object_put(o);
 	nt_buf_release(&text);
 	nt_buf_release(&html);
-	return NT_OK;
+	return rc;
 }
 
 /* ---- sending ------------------------------------------------------ */
