@@ -113,10 +113,12 @@ mkdir -p "$tmp/h/tpl/en"
 sed "s|$root/conf/templates|$tmp/h/tpl|" "$tmp/h/n.conf" \
 	>"$tmp/h/halftpl.conf"
 "$notify" -c "$tmp/h/halftpl.conf" check-config >"$tmp/out" 2>&1
-check "a templates folder without the channel's templates gives 78" \
-	$(($? != 78))
+check "a templates folder without some templates takes the built-in ones" $?
+printf '{{#open}} never closed\n' >"$tmp/h/tpl/en/subject.mustache"
+"$notify" -c "$tmp/h/halftpl.conf" check-config >"$tmp/out" 2>&1
+check "a broken template in the folder gives 78" $(($? != 78))
 grep -q "tpl/en/subject.mustache" "$tmp/out"
-check "the missing template is named" $?
+check "the broken template is named" $?
 
 # over the size notify watch refuses (1 MiB): refused before libconfig
 # reads it (a 10 MB string took it 81 s of CPU)
