@@ -32,6 +32,9 @@ struct dispatch {
 	struct store *st;
 	const struct chan_ops *(*ops_of)(enum chan_type t);
 	pthread_mutex_t report_mu; /* one report, one log line at a time */
+	pthread_mutex_t end_mu;	   /* a lane ends: end_cv wakes the watch */
+	pthread_cond_t end_cv;
+	size_t running;
 };
 
 struct lane {
@@ -61,7 +64,6 @@ struct lane {
 	size_t taken;		/* messages sent since */
 	nt_rc rc;
 	struct nt_err err;
-	bool running;
 };
 
 /* ---- time ------------------------------------------------------------ */
@@ -128,6 +130,8 @@ dispatch_create_with(const struct config *cfg, struct store *st,
 	d->st = st;
 	d->ops_of = ops_of ? ops_of : chan_ops;
 	pthread_mutex_init(&d->report_mu, NULL);
+	pthread_mutex_init(&d->end_mu, NULL);
+	pthread_cond_init(&d->end_cv, NULL);
 	return d;
 }
 
@@ -141,6 +145,8 @@ void dispatch_free(struct dispatch *d)
 	if (d == NULL)
 		return;
 	pthread_mutex_destroy(&d->report_mu);
+	pthread_mutex_destroy(&d->end_mu);
+	pthread_cond_destroy(&d->end_cv);
 	free(d);
 }
 
@@ -513,9 +519,10 @@ static void *S_lane_main(void *arg)
 				break;
 		}
 	}
-	pthread_mutex_lock(&l->mu);
-	l->running = false;
-	pthread_mutex_unlock(&l->mu);
+	pthread_mutex_lock(&l->d->end_mu);
+	l->d->running--;
+	pthread_cond_signal(&l->d->end_cv);
+	pthread_mutex_unlock(&l->d->end_mu);
 	return NULL;
 }
 
@@ -560,12 +567,10 @@ static void S_lane_close(struct lane *l)
 	pthread_mutex_destroy(&l->mu);
 }
 
-/* Extends the leases of what every running lane holds; false when no
- * lane runs any more. */
-static bool S_renew(struct dispatch *d, struct lane *lanes, size_t n)
+/* Extends the leases of what every lane holds. */
+static void S_renew(struct dispatch *d, struct lane *lanes, size_t n)
 {
 	int64_t until = (int64_t)time(NULL) + config_lease(d->cfg);
-	bool any = false;
 
 	for (size_t i = 0; i < n; i++) {
 		struct lane *l = &lanes[i];
@@ -574,7 +579,6 @@ static bool S_renew(struct dispatch *d, struct lane *lanes, size_t n)
 		struct nt_err err = {{0}};
 
 		pthread_mutex_lock(&l->mu);
-		any |= l->running;
 		held = nt_xcalloc(l->n_rows ? l->n_rows : 1, sizeof(*held));
 		for (size_t j = 0; j < l->n_rows; j++)
 			if (!l->finished[j])
@@ -584,39 +588,47 @@ static bool S_renew(struct dispatch *d, struct lane *lanes, size_t n)
 		pthread_mutex_unlock(&l->mu);
 		free(held);
 	}
-	return any;
+}
+
+/* Waits up to DISPATCH_NAP_MS for the last lane to end; true when none
+ * runs any more. */
+static bool S_lanes_done(struct dispatch *d)
+{
+	struct timespec until;
+	bool done;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += DISPATCH_NAP_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&d->end_mu);
+	if (d->running > 0)
+		pthread_cond_timedwait(&d->end_cv, &d->end_mu, &until);
+	done = d->running == 0;
+	pthread_mutex_unlock(&d->end_mu);
+	return done;
 }
 
 /* The caller's thread while the lanes run: renew leases at a third of
- * the lease, so that none runs out under a live sender. */
+ * the lease, so that none runs out under a live sender, and write what a
+ * slow server's messages came to without waiting for the next one. */
 static void S_watch_lanes(struct dispatch *d, struct lane *lanes, size_t n)
 {
 	int64_t every = config_lease(d->cfg) * 1000 / 3;
+	int64_t next = S_mono_ms() + every;
 
-	if (every < DISPATCH_NAP_MS)
-		every = DISPATCH_NAP_MS;
-	for (;;) {
-		int64_t next = S_mono_ms() + every;
-		bool any = false;
-
-		while (S_mono_ms() < next) {
-			struct timespec ts = {0, DISPATCH_NAP_MS * 1000000L};
-
-			any = false;
-			for (size_t i = 0; i < n; i++) {
-				pthread_mutex_lock(&lanes[i].mu);
-				any |= lanes[i].running;
-				/* a slow server: what went is written
-				 * without waiting for the next message */
-				S_flush_due(&lanes[i]);
-				pthread_mutex_unlock(&lanes[i].mu);
-			}
-			if (!any)
-				return;
-			nanosleep(&ts, NULL);
+	while (!S_lanes_done(d)) {
+		for (size_t i = 0; i < n; i++) {
+			pthread_mutex_lock(&lanes[i].mu);
+			S_flush_due(&lanes[i]);
+			pthread_mutex_unlock(&lanes[i].mu);
 		}
-		if (!S_renew(d, lanes, n))
-			return;
+		if (S_mono_ms() >= next) {
+			S_renew(d, lanes, n);
+			next = S_mono_ms() + every;
+		}
 	}
 }
 
@@ -654,11 +666,15 @@ nt_rc dispatch_run(struct dispatch *d, const struct dispatch_req *r,
 	for (size_t i = 0; i < n && rc == NT_OK; i++)
 		rc = S_lane_open(&lanes[i], err);
 	for (size_t i = 0; i < n && rc == NT_OK; i++) {
-		lanes[i].running = true;
+		pthread_mutex_lock(&d->end_mu);
+		d->running++;
+		pthread_mutex_unlock(&d->end_mu);
 		lanes[i].started = pthread_create(&lanes[i].thread, NULL,
 						  S_lane_main, &lanes[i]) == 0;
 		if (!lanes[i].started) {
-			lanes[i].running = false;
+			pthread_mutex_lock(&d->end_mu);
+			d->running--;
+			pthread_mutex_unlock(&d->end_mu);
 			rc = nt_fail(err, NT_EIO, "cannot start a lane: %s",
 				     strerror(errno));
 		}
