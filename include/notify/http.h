@@ -52,6 +52,13 @@ void http_free(struct http *h);
 nt_rc http_request(struct http *h, const struct http_req *req,
 		   struct http_resp *resp, struct nt_err *err);
 
+/* What libcurl's result 'code' (a CURLcode) means for a delivery: NT_OK,
+ * NT_EPERM for the few that no later attempt changes (a URL or scheme
+ * refused, TLS that does not verify), NT_ETEMP for every other (a reset
+ * HTTP/2 stream, a timeout, a refused connection...): a failure not
+ * known to be permanent is retried. */
+nt_rc http_curl_fate(int code);
+
 /* "scheme://host…" of 'url' into out (at most n bytes), for messages. */
 void http_redact(const char *url, char *out, size_t n);
 

@@ -80,21 +80,31 @@ static nt_rc S_check_url(const struct http_req *req, const char *where,
 		       where);
 }
 
-/* Transport errors that a later attempt may not meet again. */
-static bool S_curl_temporary(CURLcode c)
+nt_rc http_curl_fate(int code)
 {
-	switch (c) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_GOT_NOTHING:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_PARTIAL_FILE:
-		return true;
+	switch ((CURLcode)code) {
+	case CURLE_OK:
+		return NT_OK;
+	/* what no later attempt changes: a URL or scheme refused, TLS that
+	 * does not verify (a misconfiguration, or an attack) */
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_NOT_BUILT_IN:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_BAD_FUNCTION_ARGUMENT:
+	case CURLE_BAD_CONTENT_ENCODING:
+	case CURLE_FILESIZE_EXCEEDED:
+	case CURLE_TOO_MANY_REDIRECTS:
+		return NT_EPERM;
+	/* everything else may pass: a reset stream, a proxy, a resolver */
 	default:
-		return false;
+		return NT_ETEMP;
 	}
 }
 
@@ -165,8 +175,7 @@ nt_rc http_request(struct http *h, const struct http_req *req,
 	curl_easy_getinfo(h->curl, CURLINFO_SIZE_UPLOAD_T, &upload);
 	resp->sent = upload > 0;
 	if (cc != CURLE_OK)
-		return nt_fail(err, S_curl_temporary(cc) ? NT_ETEMP : NT_EPERM,
-			       "%s: %s", where,
+		return nt_fail(err, http_curl_fate(cc), "%s: %s", where,
 			       errbuf[0] ? errbuf : curl_easy_strerror(cc));
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status);
 	if (curl_easy_getinfo(h->curl, CURLINFO_RETRY_AFTER, &retry) ==
