@@ -410,14 +410,15 @@ static nt_rc S_next_due(struct lane *l, int64_t *at)
 	return rc;
 }
 
-/* Waits for the next due row within the run's window: false when there
- * is none (or a stop). */
+/* Waits for the next due row within the run's window (due now, or by
+ * r->wait_until): false when there is none (or a stop). */
 static bool S_wait_due(struct lane *l)
 {
 	int64_t at = -1, now = (int64_t)time(NULL);
 
 	l->rc = S_next_due(l, &at);
-	if (l->rc || at < 0 || at > l->r->wait_until || S_stopped(l))
+	if (l->rc || at < 0 || S_stopped(l) ||
+	    (at > now && at > l->r->wait_until))
 		return false;
 	if (at > now)
 		S_nap_until(l, S_mono_ms() + (at - now) * 1000);
@@ -509,15 +510,11 @@ static void *S_lane_main(void *arg)
 	size_t max = l->ops->batch(l->ch);
 	int64_t last_ms = 0;
 
-	while (l->rc == NT_OK && !S_stopped(l)) {
-		if (!S_keep_pace(l, last_ms))
-			break;
-		last_ms = S_mono_ms();
-		if (!S_batch(l, max ? max : 1)) {
-			last_ms = 0;
-			if (l->rc || !S_wait_due(l))
-				break;
-		}
+	/* a row due first, then the pace: a lane with nothing left to
+	 * send ends at once, not after Slack's second */
+	while (l->rc == NT_OK && S_wait_due(l) && S_keep_pace(l, last_ms)) {
+		if (S_batch(l, max ? max : 1))
+			last_ms = S_mono_ms();
 	}
 	pthread_mutex_lock(&l->d->end_mu);
 	l->d->running--;
