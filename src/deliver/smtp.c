@@ -21,6 +21,7 @@
 #include "notify/smtp.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -537,31 +538,45 @@ static int S_new_session(SSL *ssl, SSL_SESSION *sess)
 	return 0;
 }
 
+/* Sets TCP_NODELAY on 'fd' when it is a TCP socket without it; true
+ * when it did. */
+static bool S_nodelay_fd(int fd)
+{
+	struct sockaddr_storage a;
+	socklen_t alen = sizeof(a);
+	int type = 0, nd = 0, one = 1;
+	socklen_t tl = sizeof(type), nl = sizeof(nd);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+	    type != SOCK_STREAM ||
+	    getsockname(fd, (struct sockaddr *)&a, &alen) < 0 ||
+	    (a.ss_family != AF_INET && a.ss_family != AF_INET6) ||
+	    getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nd, &nl) < 0 || nd)
+		return false;
+	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0;
+}
+
 /* libESMTP connects its own socket and offers no option: at its
  * connect event, set TCP_NODELAY on every TCP socket of the process
  * that lacks it (libcurl sets it on its own already, so this touches
- * the session's socket only, in effect). */
+ * the session's socket only, in effect).  The open descriptors are
+ * listed in /proc/self/fd; without /proc, the first SMTP_FD_SCAN_MAX
+ * are tried. */
 static void S_nodelay(const struct S_sess *ss)
 {
-	int one = 1, set = 0;
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *e;
+	int set = 0;
 
-	for (int fd = 3; fd < SMTP_FD_SCAN_MAX; fd++) {
-		struct sockaddr_storage a;
-		socklen_t alen = sizeof(a);
-		int type = 0, nd = 0;
-		socklen_t tl = sizeof(type), nl = sizeof(nd);
-
-		if (fcntl(fd, F_GETFD) < 0 ||
-		    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
-		    type != SOCK_STREAM ||
-		    getsockname(fd, (struct sockaddr *)&a, &alen) < 0 ||
-		    (a.ss_family != AF_INET && a.ss_family != AF_INET6) ||
-		    getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nd, &nl) < 0 ||
-		    nd)
-			continue;
-		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-			       sizeof(one)) == 0)
-			set++;
+	if (dir == NULL) {
+		for (int fd = 3; fd < SMTP_FD_SCAN_MAX; fd++)
+			set += fcntl(fd, F_GETFD) >= 0 && S_nodelay_fd(fd);
+	} else {
+		while ((e = readdir(dir)) != NULL)
+			if (e->d_name[0] >= '0' && e->d_name[0] <= '9' &&
+			    atoi(e->d_name) != dirfd(dir))
+				set += S_nodelay_fd(atoi(e->d_name));
+		closedir(dir);
 	}
 	log_debug("smtp %s: TCP_NODELAY set on %d socket(s)", ss->server, set);
 }
