@@ -655,7 +655,7 @@ static nt_rc S_renamed(struct watcher *w, const struct watch_file *f,
 	nt_rc rc = NT_OK;
 
 	*renamed = false;
-	for (size_t i = 0; rc == NT_OK && i < w->moved_to.n; i++)
+	for (size_t i = 0; rc == NT_OK && !*renamed && i < w->moved_to.n; i++)
 		if (strcmp(w->moved_to.v[i], f->id) == 0)
 			rc = store_seen_get(w->st, w->moved_from.v[i], renamed,
 					    err);

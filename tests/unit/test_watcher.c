@@ -239,6 +239,10 @@ static void a_rename_with_an_edit_needs_the_pair(void **state)
 	watch_batch_clear(&b);
 	watcher_moved(fx->w, "_posts/2026-11-01-a.md",
 		      "_posts/2026-11-01-b.md");
+	/* a later pair to the same name, from a post never seen (an editor's
+	 * temporary file), does not undo it */
+	watcher_moved(fx->w, "_posts/2026-11-01-tmp.md",
+		      "_posts/2026-11-01-b.md");
 	assert_int_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
 	assert_int_equal(b.n, 0);
 	assert_int_equal(b.n_renamed, 1);
