@@ -82,11 +82,33 @@ static void S_open(struct fx *fx, int64_t now)
 	pass_set_clock(fx->p, now);
 }
 
+/* The configuration, watching the site in 'mode' ("dir", "git"). */
+static int S_config(struct fx *fx, const char *mode)
+{
+	struct nt_err err = {{0}};
+	char conf[1024];
+
+	config_free(fx->cfg);
+	fx->cfg = NULL;
+	snprintf(conf, sizeof(conf),
+		 "site: { repo = \"%s/site\"; };\n"
+		 "state = \"%s/state.db\";\n"
+		 "watch: { mode = \"%s\"; };\n"
+		 "alerts: { templates = \"%s\"; };\n"
+		 "channels = ( { name = \"soc\"; type = \"slack\"; "
+		 "webhook_url_file = \"missing.url\"; } );\n",
+		 fx->dir, fx->dir, mode, S_templates);
+	S_write(fx, "notify.conf", conf);
+	if (config_load(S_path(fx, "notify.conf"), false, &fx->cfg, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 static int S_setup(void **state)
 {
 	struct fx *fx = calloc(1, sizeof(*fx));
-	struct nt_err err = {{0}};
-	char conf[1024];
 
 	strcpy(fx->dir, "/tmp/notify-pass-XXXXXX");
 	if (mkdtemp(fx->dir) == NULL)
@@ -94,19 +116,8 @@ static int S_setup(void **state)
 	mkdir(S_path(fx, "site"), 0700);
 	mkdir(S_path(fx, "site/_posts"), 0700);
 	S_write(fx, "site/_config.yml", "url: https://blog.example.org\n");
-	snprintf(conf, sizeof(conf),
-		 "site: { repo = \"%s/site\"; };\n"
-		 "state = \"%s/state.db\";\n"
-		 "watch: { mode = \"dir\"; };\n"
-		 "alerts: { templates = \"%s\"; };\n"
-		 "channels = ( { name = \"soc\"; type = \"slack\"; "
-		 "webhook_url_file = \"missing.url\"; } );\n",
-		 fx->dir, fx->dir, S_templates);
-	S_write(fx, "notify.conf", conf);
-	if (config_load(S_path(fx, "notify.conf"), false, &fx->cfg, &err)) {
-		fprintf(stderr, "%s\n", err.msg);
+	if (S_config(fx, "dir"))
 		return -1;
-	}
 	*state = fx;
 	return 0;
 }
@@ -292,6 +303,55 @@ static void a_seen_read_error_fails_the_pass_and_announces_nothing(void **state)
 	assert_int_equal(S_rows(fx, ALL_ROWS), 0);
 }
 
+/* git in the site, never reading the user's or the machine's settings. */
+static int S_git(struct fx *fx, const char *args)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s/site' && GIT_CONFIG_NOSYSTEM=1 "
+		 "GIT_CONFIG_GLOBAL=/dev/null git -c user.name=t "
+		 "-c user.email=t@example.org -c commit.gpgsign=false %s "
+		 ">/dev/null 2>&1",
+		 fx->dir, args);
+	return system(cmd);
+}
+
+/* The same in git mode: the posts added by the new commit are judged by
+ * the seen set too, and an error there fails the pass. */
+static void git_mode_a_seen_read_error_fails_the_pass(void **state)
+{
+	struct fx *fx = *state;
+	struct nt_err err = {{0}};
+	nt_rc rc;
+	char *out;
+
+	if (system("git --version >/dev/null 2>&1") != 0)
+		skip();
+	assert_int_equal(S_config(fx, "git"), 0);
+	S_post(fx, 1, "a", "09:00:00");
+	assert_int_equal(S_git(fx, "init -q -b main ."), 0);
+	assert_int_equal(S_git(fx, "add -A"), 0);
+	assert_int_equal(S_git(fx, "commit -q -m first"), 0);
+	assert_int_equal(S_scan(fx, S_nov10(12, 0, 0)), NT_OK);
+	S_post(fx, 3, "c", "09:00:00");
+	assert_int_equal(S_git(fx, "add -A"), 0);
+	assert_int_equal(S_git(fx, "commit -q -m second"), 0);
+	out = S_dry(fx, &rc); /* what is new: c */
+	assert_int_equal(rc, NT_OK);
+	assert_non_null(strstr(out, "Post c"));
+	free(out);
+	S_break_seen(fx);
+	out = S_dry(fx, &rc);
+	assert_int_not_equal(rc, NT_OK);
+	assert_string_equal(out, "");
+	free(out);
+	/* and when every post of the tip is listed (--baseline) */
+	S_open(fx, S_nov10(12, 0, 0));
+	assert_int_not_equal(pass_scan(fx->p, PASS_BASELINE, 0, &err), NT_OK);
+	assert_non_null(strstr(err.msg, "no such table"));
+}
+
 struct heard {
 	size_t n;
 	enum chan_fate fate;
@@ -343,6 +403,7 @@ int main(int argc, char **argv)
 		T(a_post_dated_ahead_is_held_in_the_sites_zone),
 		T(a_hostile_site_timezone_is_refused),
 		T(a_seen_read_error_fails_the_pass_and_announces_nothing),
+		T(git_mode_a_seen_read_error_fails_the_pass),
 		T(delivery_stops_on_the_flag_and_counts_outcomes),
 	};
 
