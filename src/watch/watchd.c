@@ -90,6 +90,7 @@ struct worker {
 	bool overflow; /* its report ran past REPORT_MAX */
 	bool termed;   /* sent SIGTERM for running too long */
 	bool head;     /* what to watch ("scanned") is applied */
+	bool refused;  /* a line of its report was refused (said once) */
 };
 
 struct sup {
@@ -304,13 +305,14 @@ static void S_watch_line(struct sup *s, const struct report_line *l)
 }
 
 /* Calls fn for each whole line of the report 'rep' that parses (a copy:
- * parsing cuts it), until fn returns false. */
+ * parsing cuts it), until fn returns false.  A line refused is skipped
+ * (the report comes from a process that read hostile posts). */
 static void S_lines(const struct nt_buf *rep,
 		    bool (*fn)(struct sup *s, const struct report_line *l),
 		    struct sup *s)
 {
 	char *copy, *p, *nl;
-	size_t bad = 0;
+	size_t line = 0;
 
 	if (rep->len == 0)
 		return;
@@ -319,10 +321,13 @@ static void S_lines(const struct nt_buf *rep,
 		struct report_line l;
 
 		*nl = '\0';
+		line++;
 		if (report_parse(p, (size_t)(nl - p), &l) != NT_OK) {
-			log_warnx("a pass's report: a line it cannot read "
-				  "(line %zu), skipped",
-				  ++bad);
+			if (!s->w.refused)
+				log_warnx("a pass's report: line %zu refused "
+					  "(report.h), skipped",
+					  line);
+			s->w.refused = true;
 			continue;
 		}
 		if (!fn(s, &l))
