@@ -214,8 +214,8 @@ def timed_run(argv, out_path, env):
             t1 = time.monotonic()
         finally:
             killer.cancel()
-    try:
-        kib = int(open(rss_path).read())
+    try:  # peak_rss writes the KiB, then a line of CPU seconds
+        kib = int(open(rss_path).readline())
     except (OSError, ValueError):
         kib = -1
     return p.returncode, (t1 - t0) * 1000.0, kib

@@ -48,8 +48,21 @@ struct alert_view_opts {
  * borrowed. */
 json_object *alert_view(json_object *alert, const struct alert_view_opts *o);
 
-/* The view of a digest: {count, posts: [views], date_display of the
- * newest post}.  Takes a reference to each view. */
-json_object *alert_digest_view(json_object *const *views, size_t n);
+/* What a digest lists besides its posts. */
+struct alert_digest_opts {
+	const char *locale; /* "fr" or "en"; others read as "en" */
+	const char *link;   /* the site's home page, or NULL */
+};
+
+/* The view of a digest of the n posts of views[0..n) that lists the
+ * first 'listed' of them (at most n): {count (n), posts: [the listed
+ * views], date_display of the newest of the n, has_more, more (n -
+ * listed), more_text (more in the locale's digits: "1,848", "1 848"),
+ * link (o->link as a view value, or null)}.  A channel that cannot carry
+ * every post lists fewer and says how many more there are.  Takes a
+ * reference to each listed view; returns a new object, never NULL. */
+json_object *alert_digest_view(json_object *const *views, size_t n,
+			       size_t listed,
+			       const struct alert_digest_opts *o);
 
 #endif

@@ -39,14 +39,23 @@ struct announce_sel {
 	size_t n_chans;
 };
 
+/* What rendering takes from the site (borrowed; each may be NULL). */
+struct announce_site {
+	const char *locale; /* the language when neither the channel nor
+			     * the configuration names one */
+	const char *link;   /* its home page: a digest's "… and N more" */
+};
+
 /* Renders alerts[0..n) (borrowed, in the order they are to be sent) for
- * every selected channel of 'cfg' into 'sink'.  'site_locale' (may be
- * NULL) is the site's language when neither the channel nor the
- * configuration names one; 'now' dates emails.  Errors: the templates
- * cannot be read or rendered (NT_EIO, NT_EPARSE, with the file), or
- * what put() returned. */
+ * every selected channel of 'cfg' into 'sink'.  'site' may be NULL;
+ * 'now' dates emails.  A digest lists every post a channel can carry
+ * within its receiver's limits, the first ones, and says how many more
+ * there are; it still covers all n.  Errors: the templates cannot be
+ * read or rendered (NT_EIO, NT_EPARSE, with the file), NT_ETOOBIG (a
+ * digest that does not fit a channel even listing no post), or what
+ * put() returned. */
 nt_rc announce_render(const struct config *cfg, json_object *const *alerts,
-		      size_t n, const char *site_locale,
+		      size_t n, const struct announce_site *site,
 		      const struct announce_sel *sel, time_t now,
 		      struct announce_sink *sink, struct nt_err *err);
 

@@ -21,6 +21,12 @@
 struct config;
 struct post_opts;
 
+/* Bytes of a configuration file at most: far above any real one (the
+ * commented example is 6 kB), and refused before libconfig parses it,
+ * which takes minutes of CPU over a 10 MB string.  notify-watchd's
+ * snapshot of the file has the same cap. */
+#define CONFIG_MAX_BYTES (1024 * 1024)
+
 enum chan_type { CHAN_SLACK, CHAN_MATRIX, CHAN_HOOKSHOT, CHAN_SMTP };
 
 enum chan_starttls { STARTTLS_NONE, STARTTLS_OPPORTUNISTIC, STARTTLS_REQUIRED };
@@ -83,16 +89,27 @@ struct chan_conf {
 	const char *username;
 	const char *password_file;
 	const char *ca_file;
+	int sessions;	       /* SMTP sessions a lane opens at once, >= 1 */
+	const char *helo_name; /* NULL: the host's FQDN, else from's domain */
 };
 
-/* Reads and checks 'path'.  With 'check_secrets', every *_file secret
- * must exist, be a regular file and be unreadable by group and others
- * (what delivery and check-config need; --dry-run and parse need no
- * secret).  On NT_OK *out is owned (config_free()); on failure *out is
- * untouched.  Results: NT_ENOENT (no such file), NT_EIO (unreadable or
- * not a regular file), NT_ECONFIG (syntax, unknown key, wrong type,
- * missing or duplicate value, bad secret file; 'err' reads
- * "FILE:LINE: what"). */
+/* Parallel SMTP sessions of one channel, at most: a relay throttles a
+ * client that opens more (Postfix's smtpd_client_connection_count_limit
+ * defaults to 50, shared by every client of the host). */
+#define CONFIG_SMTP_SESSIONS_MAX 16
+
+/* Reads and checks 'path', at most CONFIG_MAX_BYTES and no NUL byte.
+ * With 'check_secrets', what delivery will need is checked too (what
+ * delivery and check-config ask; --dry-run and parse need no secret):
+ * every *_file secret of an enabled channel must be a regular file, not
+ * a symbolic link, unreadable by group and others; a webhook URL in one
+ * must be https:// (http:// only to the loopback or with allow_http),
+ * as sending requires; a configured templates folder must exist.  On
+ * NT_OK *out is owned (config_free()); on failure *out is untouched.
+ * Results: NT_ENOENT (no such file), NT_EIO (unreadable or not a regular
+ * file), NT_ECONFIG (over the cap, a NUL byte, syntax, unknown key, wrong
+ * type, missing or duplicate value, bad secret file, no templates
+ * folder; 'err' reads "FILE:LINE: what" and never holds a secret). */
 nt_rc config_load(const char *path, bool check_secrets, struct config **out,
 		  struct nt_err *err);
 
@@ -114,7 +131,8 @@ const char *config_site_url(const struct config *c);
 const char *config_site_locale(const struct config *c);
 const char *config_posts_dir(const struct config *c); /* "_posts" */
 const char *config_state(const struct config *c);
-const char *config_templates_dir(const struct config *c);      /* never NULL */
+/* alerts.templates, absolute; NULL: the built-in templates alone. */
+const char *config_templates_dir(const struct config *c);
 const struct watch_conf *config_watch(const struct config *c); /* never NULL */
 int config_max_key_points(const struct config *c);	       /* default 5 */
 int config_digest_threshold(const struct config *c);	       /* default 6 */
@@ -138,7 +156,7 @@ const struct chan_conf *config_channel_by_name(const struct config *c,
 const char *config_chan_type_name(enum chan_type t);
 
 /* Reads secret file 'path' (a *_file value): its first line, trailing
- * white space dropped.  The same checks as check_secrets.  On NT_OK
+ * white space dropped.  The same file checks as check_secrets.  On NT_OK
  * *secret is owned: wipe and free it with config_secret_free().
  * NT_ECONFIG otherwise, 'err' naming the file but never its content. */
 nt_rc config_read_secret(const char *path, char **secret, struct nt_err *err);

@@ -4,8 +4,9 @@
  * Lines go to stderr as "notify: message".  When stderr is the journal
  * (see log_init()) they are "<N>message" instead: journald strips the
  * syslog priority N and adds the identifier itself (docs/protocols.md
- * 6.2).  In both forms CR and LF inside a message become spaces, so a
- * multi-line SMTP reply stays one line, one journal entry.
+ * 6.2).  In both forms a message goes through text_printable() (text.h):
+ * CR and LF become spaces, so a multi-line SMTP reply stays one line, one
+ * journal entry; other controls and bytes that are not UTF-8 become '?'.
  *
  * log_warn() appends strerror(errno) and leaves errno as it was.  fatal()
  * and fatalx() log at priority err and exit(1); only main.c and start-up

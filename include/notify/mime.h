@@ -84,6 +84,28 @@ struct mime_msg {
 nt_rc mime_build(const struct mime_msg *m, char **out, size_t *len,
 		 struct nt_err *err);
 
+/* The message of 'm' without its To: line (m->to is ignored), for many
+ * recipients: on NT_OK *out is owned (free(3)), *len bytes, and *to_at is
+ * where a recipient's To: line goes (mime_compose()).  Otherwise as
+ * mime_build(). */
+nt_rc mime_build_shared(const struct mime_msg *m, char **out, size_t *len,
+			size_t *to_at, struct nt_err *err);
+
+struct nt_buf;
+
+/* Appends to 'out' the message for recipient 'rcpt' (a mailbox as in
+ * mime_msg.to): shared[0..to_at), its To: line, shared[to_at..len) --
+ * byte for byte what mime_build() makes for that one recipient.  On
+ * failure 'out' may hold part of it.  Results: NT_EINVAL (not one valid
+ * mailbox, to_at past the end).  A bare address needs no GMime, so this
+ * may run in any thread; a display name is parsed with GMime. */
+nt_rc mime_compose(const char *shared, size_t len, size_t to_at,
+		   const char *rcpt, struct nt_buf *out, struct nt_err *err);
+
+/* Appends the To: line (CRLF included) of 'rcpt' alone, as
+ * mime_compose() inserts it.  Results as mime_compose(). */
+nt_rc mime_to_line(const char *rcpt, struct nt_buf *out, struct nt_err *err);
+
 /* Checks 'm' as mime_build() would (addresses, Message-ID, List-Id,
  * List-Unsubscribe, UTF-8) without building anything: for validating a
  * channel's configuration before any post.  Same results and messages. */

@@ -42,9 +42,9 @@ struct watcher;
 
 /* Times a pass reads again when another process committed first. */
 #define PASS_TRIES 3
-/* Rows sent between two looks at the stop flag (one send at a time, so
- * that a SIGTERM waits for the send in flight only). */
-#define PASS_SEND_STEP 1
+/* Seconds a pass waits for a retry due soon (a receiver's rate limit)
+ * rather than leave it to another pass, which costs a process. */
+#define PASS_WAIT_S 5
 
 enum pass_how {
 	PASS_NEW,      /* what is new (a baseline on the first run) */
@@ -98,20 +98,22 @@ void pass_moved(struct pass *p, const char *from_rel, const char *to_rel);
 nt_rc pass_scan(struct pass *p, enum pass_how how, size_t backfill,
 		struct nt_err *err);
 
-/* Step 5: sends the rows due now, PASS_SEND_STEP at a time, until none is
- * due or '*stop' (may be NULL) is set -- by a signal handler: it is read
- * between sends.  fn (may be NULL) hears of each outcome, after the
- * counts.  Returns NT_OK when the outbox could be worked (however the
- * sends ended), else the store's error.  Does nothing in a dry run. */
-nt_rc pass_deliver(struct pass *p, const volatile sig_atomic_t *stop,
+/* Step 5: sends the rows due now, every channel in its own lane, waiting
+ * PASS_WAIT_S for a retry due soon, until none is due or '*stop' (may be
+ * NULL) is set -- by a signal handler: each lane then finishes the send
+ * in flight.  fn (may be NULL) hears of each outcome, after the counts.
+ * Returns NT_OK when the outbox could be worked (however the sends
+ * ended), else the store's error.  Does nothing in a dry run. */
+nt_rc pass_deliver(struct pass *p, volatile sig_atomic_t *stop,
 		   pass_outcome_fn fn, void *ctx, struct nt_err *err);
 
 /* The counts so far; borrowed, valid until pass_free(). */
 const struct pass_counts *pass_counts(const struct pass *p);
 
-/* When the pass should be run again: the earliest retry or held post
- * (unix seconds), or -1 when nothing waits. */
-int64_t pass_next_due(struct pass *p);
+/* When the pass should be run again: *at = the earliest retry or held
+ * post (unix seconds), or -1 when nothing waits.  On failure (the outbox
+ * cannot be read) *at is untouched. */
+nt_rc pass_next_due(struct pass *p, int64_t *at, struct nt_err *err);
 
 /* The watcher, for what to watch (watcher_dirs()); borrowed, valid until
  * pass_free(). */

@@ -22,6 +22,11 @@
  * libESMTP has no connect timeout: connect() to an unreachable host may
  * block for the kernel's SYN retries (about 2 minutes on Linux).  Every
  * later phase is bounded by 'timeout_s'.
+ *
+ * Speed: one session carries every item; the socket gets TCP_NODELAY
+ * (libESMTP writes a message over 2 KB in two writes, and the tail would
+ * wait for the server's delayed ACK, ~40 ms a message); PIPELINING is
+ * used when offered (libESMTP).
  */
 #ifndef NOTIFY_SMTP_H
 #define NOTIFY_SMTP_H
@@ -41,16 +46,30 @@ struct smtp_opts {
 	const char *ca_file;   /* PEM CA bundle; NULL: system CAs */
 	const char *mail_from; /* envelope sender, a bare address */
 	int timeout_s;	       /* per command; <= 0: SMTP_DEFAULT_TIMEOUT_S */
+	const char *helo_name; /* EHLO name; NULL: libESMTP's (the host
+				* name, which a relay may refuse) */
+	/* Called from inside smtp_send() as soon as item i has its final
+	 * status (its DATA answered, or its MAIL or RCPT refused), so that
+	 * the caller can record it before the next message goes; NULL:
+	 * none.  Never called for an item the session did not reach. */
+	void (*done)(void *ctx, size_t i);
+	void *done_ctx;
 };
 
 /* Seconds each SMTP phase may wait when opts.timeout_s is not set. */
 #define SMTP_DEFAULT_TIMEOUT_S 30
 
-/* One message to one recipient. */
+/* One message to one recipient: data, with ins[0..ins_len) inserted at
+ * byte ins_at (a per-recipient To: line in a shared body), or data alone
+ * when ins_len is 0.  Items may share 'data' (the same pointer): it is
+ * checked once. */
 struct smtp_item {
 	const char *rcpt; /* bare address, borrowed */
-	const char *data; /* the complete RFC 5322 message, borrowed */
+	const char *data; /* the RFC 5322 message, borrowed */
 	size_t len;	  /* bytes in data; every line ends in CRLF */
+	const char *ins;  /* whole CRLF lines, borrowed; may be NULL */
+	size_t ins_len;
+	size_t ins_at; /* a line start of data, <= len */
 	/* results, filled by smtp_send(): */
 	int status;	/* the server's reply for this item, 0 if none */
 	char text[160]; /* its text, printable ASCII, NUL-terminated */

@@ -10,8 +10,14 @@
  * - A row is sent by at most one process at a time: store_claim() moves it
  *   to DLV_SENDING under a lease in one write transaction, and a row whose
  *   sender died (kill -9) is claimable again once its lease has run out.
- * - Row ids are never reused (AUTOINCREMENT), so a channel may derive an
- *   idempotency key from the id (the Matrix txnId).
+ * - Row ids are never reused (AUTOINCREMENT), and each file has a random
+ *   identity (store_id()), so the pair is an idempotency key no other
+ *   row of any state file shares (the Matrix txnId).
+ * - What the rows of one post and channel share (an e-mail to many
+ *   recipients) is stored once, as a body; a row names its body.
+ * - A row being sent carries its sender's claim token: an outcome from a
+ *   sender whose lease ran out (the row claimed again since) changes
+ *   nothing.
  *
  * The file is created with mode 0600 and opened in WAL mode with
  * synchronous=FULL, so a commit survives power loss as well as kill -9.
@@ -41,25 +47,30 @@ struct store;
 
 /* Schema version this build writes (PRAGMA user_version).  An older file
  * is migrated forward on open; a newer one is refused. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* Milliseconds a call waits for another process's write to finish. */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 enum dlv_state { DLV_PENDING, DLV_SENDING, DLV_SENT, DLV_FAILED };
 
-/* One delivery to enqueue; every pointer is borrowed for the call. */
+/* One delivery to enqueue; every pointer is borrowed for the call.
+ * Consecutive rows of an item with the same payload pointer, length and
+ * to_at share one stored body. */
 struct dlv_new {
 	const char *channel;   /* channel name, never NULL */
 	const char *recipient; /* NULL for chat channels; smtp: the address */
 	const char *payload;   /* exact bytes to send (may hold NULs) */
 	size_t len;
 	const char *content_type; /* may be NULL */
+	int64_t to_at; /* e-mail: where the recipient's To: line goes in
+			* the payload; -1: the payload is whole */
 };
 
-/* One row as read.  Owned by whoever got it from store_claim() or
- * store_claim_id() (free with dlv_free()); borrowed in store_list()'s
- * callback.  payload is NUL-terminated after len bytes; recipient,
+/* One row as read.  Owned by whoever got it from a claim (free with
+ * dlv_free()); borrowed in store_list()'s callback.  payload is read
+ * only by store_claim() and store_claim_id() (NUL-terminated after len
+ * bytes), else NULL: read the body with store_body().  recipient,
  * content_type, last_error and remote_id may be NULL.  Times not yet
  * reached are 0.  For a failed row, next_at is when it failed. */
 struct dlv {
@@ -67,6 +78,9 @@ struct dlv {
 	char *post_id;
 	char *channel;
 	char *recipient;
+	int64_t body_id;
+	int64_t to_at; /* of the body; -1: whole */
+	int64_t claim; /* the claim token while being sent */
 	char *payload;
 	size_t len;
 	char *content_type;
@@ -77,14 +91,17 @@ struct dlv {
 	char *remote_id;
 };
 
-/* Opens the outbox at 'path', creating the file (mode 0600, whatever the
- * umask) and its tables when it does not exist, and migrating an older
- * schema forward (each step in one transaction).  On NT_OK *out is owned:
- * close it with store_close().  On failure *out is untouched.  Results:
- * NT_ENOENT, NT_EIO (a garbage or corrupt file is refused with "file is
- * not a database" or "database disk image is malformed"), NT_ECONFIG
- * (schema newer than STORE_SCHEMA_VERSION), NT_ETEMP, NT_EINVAL ('path'
- * NULL or empty). */
+/* Opens the outbox at 'path', creating it (mode 0600, whatever the
+ * umask) when no file is there, and migrating an older schema forward
+ * (the steps in one transaction).  A new outbox appears whole, tables
+ * and all, or not at all, so an existing file that is not an outbox is
+ * never taken for a new install: an empty file, or a database without
+ * notify's tables, is refused ("not an outbox"), as is garbage.  On
+ * NT_OK *out is owned: close it with store_close().  On failure *out is
+ * untouched.  Results: NT_ENOENT, NT_EIO (not an outbox; a garbage or
+ * corrupt file is refused with "file is not a database" or "database
+ * disk image is malformed"), NT_ECONFIG (schema newer than
+ * STORE_SCHEMA_VERSION), NT_ETEMP, NT_EINVAL ('path' NULL or empty). */
 nt_rc store_open(const char *path, struct store **out, struct nt_err *err);
 
 /* Finalizes the cached statements and closes the file; the last handle
@@ -94,6 +111,18 @@ void store_close(struct store *st);
 
 /* Path as given to store_open(); borrowed, valid until store_close(). */
 const char *store_path(const struct store *st);
+
+/* The file's random identity, 24 hex digits made when the file was
+ * created (or migrated to schema 3); borrowed, valid until
+ * store_close(). */
+const char *store_id(const struct store *st);
+
+/* Commits of this handle from now on are synced at checkpoints only
+ * (synchronous=NORMAL): they survive kill -9 as before, but a power loss
+ * may roll back the last ones.  For a sender's outcomes, where a lost
+ * one costs one duplicate message and a synced one costs an fsync per
+ * message. */
+nt_rc store_relax_sync(struct store *st, struct nt_err *err);
 
 /* In one transaction: marks post 'post_id' seen (at 'now', if it was not
  * already) and inserts its n rows (n may be 0), each pending and due at
@@ -206,25 +235,69 @@ nt_rc store_seen_get(struct store *st, const char *post_id, bool *seen,
 nt_rc store_post_state(struct store *st, const char *post_id, size_t *n_rows,
 		       size_t *n_sent, size_t *n_failed, struct nt_err *err);
 
-/* Claims the due row of 'channel' (NULL: any channel) that has waited
- * longest: a pending row with next_at <= now, or a row left in
- * DLV_SENDING by a dead sender (lease_until < now).  In one write
- * transaction (BEGIN IMMEDIATE) it becomes DLV_SENDING with lease_until
- * = now + lease and attempts + 1, so two processes never claim the same
- * row.  On NT_OK *out is owned (dlv_free()), or NULL when nothing is due;
- * on failure *out is untouched. */
+/* What a lane claims: the rows of one channel, of every post (n_posts
+ * 0) or of the posts named.  Borrowed. */
+struct store_lane {
+	const char *channel;
+	const char *const *posts;
+	size_t n_posts;
+};
+
+/* Claims up to 'max' due rows of 'lane', those that have waited longest
+ * first (per post, in the order given): pending rows whose time has
+ * come, and rows whose sender's lease ran out (it died).  In one write
+ * transaction each becomes DLV_SENDING with lease_until = now + lease,
+ * attempts + 1 and a claim token of this call, so two processes never
+ * claim the same row.  Cost: O(log n) a row (partial indexes).  On NT_OK
+ * out[0..*n) are owned (dlv_free() each; payload NULL, see
+ * store_body()); on failure nothing was claimed and *n is untouched.
+ * NT_EINVAL: no channel or a bad lease. */
+nt_rc store_claim_batch(struct store *st, const struct store_lane *lane,
+			int64_t now, int64_t lease, size_t max,
+			struct dlv **out, size_t *n, struct nt_err *err);
+
+/* The payload of body 'body_id': on NT_OK *payload is owned (free(3)),
+ * NUL-terminated after *len bytes.  NT_EIO when there is no such body. */
+nt_rc store_body(struct store *st, int64_t body_id, char **payload, size_t *len,
+		 struct nt_err *err);
+
+/* One claimed row of 'channel' (NULL: any channel), with its payload: the
+ * single-row form of store_claim_batch(), for tests and tools.  *out is
+ * NULL when nothing is due; on failure it is untouched. */
 nt_rc store_claim(struct store *st, const char *channel, int64_t now,
 		  int64_t lease, struct dlv **out, struct nt_err *err);
 
-/* Same as store_claim() for row 'id' only (a retry waited for inline):
- * *out is NULL when that row does not exist or is not due at 'now'. */
+/* Same as store_claim() for row 'id' only: *out is NULL when that row
+ * does not exist or is not due at 'now'. */
 nt_rc store_claim_id(struct store *st, int64_t id, int64_t now, int64_t lease,
 		     struct dlv **out, struct nt_err *err);
 
-/* The outcome of a claimed row.  Each applies only to a row in
- * DLV_SENDING: when another process has meanwhile finished the row (its
- * lease ran out and it was claimed again), the call changes nothing and
- * returns NT_OK.  NT_EINVAL when no row 'id' exists.
+/* Extends the lease of rows[0..n) (claimed by this process, borrowed) to
+ * 'until', in one transaction: a send that outlasts the lease keeps its
+ * rows.  A row no longer held by its claim is left alone. */
+nt_rc store_renew(struct store *st, const struct dlv *const *rows, size_t n,
+		  int64_t until, struct nt_err *err);
+
+/* The outcome of a claimed row, for store_record(): DLV_SENT (text: the
+ * receiver's id of the message, may be NULL), DLV_PENDING (a retry due
+ * at 'at'; text: why) or DLV_FAILED (for good; text: why). */
+struct store_outcome {
+	int64_t id, claim; /* the row and its claim token (dlv.claim) */
+	enum dlv_state state;
+	int64_t at; /* sent: when; pending: next attempt; failed: when */
+	const char *text;
+};
+
+/* Writes v[0..n) in one transaction.  An outcome whose row is no longer
+ * held by its claim changes nothing (another process has the row now).
+ * NT_EINVAL for a row that does not exist or an outcome DLV_SENDING. */
+nt_rc store_record(struct store *st, const struct store_outcome *v, size_t n,
+		   struct nt_err *err);
+
+/* The outcome of a claimed row, whoever holds it (claim token not
+ * checked): store_record() for one row, for tests and tools.  Each
+ * applies only to a row in DLV_SENDING; NT_EINVAL when no row 'id'
+ * exists.
  * - sent: remote_id (may be NULL) is the receiver's id of the message.
  * - retry: pending again, due at next_at; 'error' is kept as last_error.
  * - failed: for good (store_retry() revives it); 'error' is kept. */
@@ -235,11 +308,12 @@ nt_rc store_mark_retry(struct store *st, int64_t id, int64_t next_at,
 nt_rc store_mark_failed(struct store *st, int64_t id, const char *error,
 			int64_t now, struct nt_err *err);
 
-/* The earliest time a row of 'post_id' (NULL: of any post) becomes
- * claimable -- next_at of a pending row, the end of the lease of a row
- * being sent -- or -1 when no row waits (or the database cannot be read,
- * which is logged). */
-int64_t store_next_due(struct store *st, const char *post_id);
+/* *at = the earliest time a row of 'post_id' (NULL: any post) on
+ * 'channel' (NULL: any channel) becomes claimable -- next_at of a
+ * pending row, the end of the lease of a row being sent -- or -1 when no
+ * such row waits.  On failure *at is untouched. */
+nt_rc store_next_due(struct store *st, const char *post_id, const char *channel,
+		     int64_t *at, struct nt_err *err);
 
 /* Calls fn for each row whose state is in 'states' (a mask of 1u <<
  * DLV_PENDING ...), newest first, at most 'limit' rows (0: no limit).
@@ -248,13 +322,20 @@ nt_rc store_list(struct store *st, unsigned states, size_t limit,
 		 void (*fn)(void *ctx, const struct dlv *d), void *ctx,
 		 struct nt_err *err);
 
+/* Calls fn for every row of 'post_id', by channel then id.  The row is
+ * borrowed for the call; fn must not use 'st'. */
+nt_rc store_list_post(struct store *st, const char *post_id,
+		      void (*fn)(void *ctx, const struct dlv *d), void *ctx,
+		      struct nt_err *err);
+
 /* Puts failed rows back in the queue: pending, attempts 0, due at 'now'
- * and counted from it for delivery.max_age.
- * ids[0..n) names them (ids NULL or n 0: every failed row); an id that
- * does not exist or is not failed is skipped.  *changed (may be NULL) is
- * the number of rows requeued.  One transaction. */
+ * and counted from it for delivery.max_age; with 'waiting', pending rows
+ * due later are made due at 'now' too.  ids[0..n) names them (ids NULL
+ * or n 0: every such row); an id that does not exist or is in another
+ * state is skipped.  *changed (may be NULL) is the number of rows
+ * changed.  One transaction. */
 nt_rc store_retry(struct store *st, const int64_t *ids, size_t n, int64_t now,
-		  size_t *changed, struct nt_err *err);
+		  bool waiting, size_t *changed, struct nt_err *err);
 
 /* A small key/value table (the Matrix room id of an alias, the last
  * processed commit).  On NT_OK *value is owned (free(3)), NULL when 'key'

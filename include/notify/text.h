@@ -47,4 +47,24 @@ char *text_md_escape(const char *s);
  * appended when it was cut (the result is then at most max + 3 bytes). */
 char *text_ellipsize(const char *s, size_t max);
 
+/* Owned copy of 's' that is safe to print as part of one line, on a
+ * terminal or in a log: tab, CR and LF become a space; every other C0
+ * control, DEL, every C1 control (U+0080..U+009F: U+009B is CSI to some
+ * terminals) and every byte that is not part of well-formed UTF-8 become
+ * '?'.  All else is kept.  NULL gives NULL.  For file names, titles and
+ * error texts, which are untrusted: an ESC or a C1 control would let
+ * them drive the terminal. */
+char *text_printable(const char *s);
+
+/* text_printable() of 'src' into dst[0..size): at most size - 1 bytes
+ * and a NUL, cut on a character boundary, so that a fixed buffer (a log
+ * line, an error text) never ends inside a character.  'src' NULL gives
+ * ""; size 0 writes nothing. */
+void text_printable_to(char *dst, size_t size, const char *src);
+
+/* Owned copy of 's' that is well-formed UTF-8: each byte that is not part
+ * of a well-formed sequence becomes '?'; all else is kept, controls
+ * included (for JSON, which escapes those).  NULL gives NULL. */
+char *text_utf8_scrub(const char *s);
+
 #endif

@@ -201,16 +201,44 @@ json_object *alert_view(json_object *alert, const struct alert_view_opts *o)
 	return view;
 }
 
-json_object *alert_digest_view(json_object *const *views, size_t n)
+/* 'n' with the locale's thousands separator: "1,848"; in French a
+ * narrow no-break space, "1 848". */
+static json_object *S_count_text(size_t n, const char *locale)
+{
+	const char *sep =
+		locale && strncmp(locale, "fr", 2) == 0 ? "\u202F" : ",";
+	char digits[32];
+	struct nt_buf b = NT_BUF_INIT;
+	size_t len = (size_t)snprintf(digits, sizeof(digits), "%zu", n);
+	json_object *out;
+
+	for (size_t i = 0; i < len; i++) {
+		if (i > 0 && (len - i) % 3 == 0)
+			nt_buf_adds(&b, sep);
+		nt_buf_addc(&b, digits[i]);
+	}
+	out = json_object_new_string(nt_buf_str(&b));
+	nt_buf_release(&b);
+	return out;
+}
+
+json_object *alert_digest_view(json_object *const *views, size_t n,
+			       size_t listed, const struct alert_digest_opts *o)
 {
 	json_object *d = json_object_new_object();
-	json_object *posts = json_object_new_array_ext((int)n);
+	json_object *posts;
 	json_object *newest = NULL;
+	/* the link is a plain value, as url is: S_plain() of a string */
+	json_object *link = o->link ? json_object_new_string(o->link) : NULL;
 
+	if (listed > n)
+		listed = n;
+	posts = json_object_new_array_ext((int)listed);
 	for (size_t i = 0; i < n; i++) {
 		json_object *date = S_get(views[i], "date");
 
-		json_object_array_add(posts, json_object_get(views[i]));
+		if (i < listed)
+			json_object_array_add(posts, json_object_get(views[i]));
 		if (newest == NULL ||
 		    strcmp(json_object_get_string(date),
 			   json_object_get_string(S_get(newest, "date"))) > 0)
@@ -222,6 +250,14 @@ json_object *alert_digest_view(json_object *const *views, size_t n)
 		json_object_object_add(
 			d, "date_display",
 			json_object_get(S_get(newest, "date_display")));
+	json_object_object_add(d, "has_more",
+			       json_object_new_boolean(listed < n));
+	json_object_object_add(d, "more",
+			       json_object_new_int64((int64_t)(n - listed)));
+	json_object_object_add(d, "more_text",
+			       S_count_text(n - listed, o->locale));
+	json_object_object_add(d, "link", S_plain(link, 2048));
+	json_object_put(link);
 	return d;
 }
 

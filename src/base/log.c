@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "notify/text.h"
+
 static enum log_level S_max = LOG_LVL_INFO;
 
 /* S_UNKNOWN until log_init() has looked at fd 2 */
@@ -81,19 +83,17 @@ static void S_vlog(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 
 static void S_vlog(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 {
-	char line[1024];
+	char raw[1024], line[1024];
 
 	if (lvl > S_max)
 		return;
-	vsnprintf(line, sizeof(line), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	/* a line break would end the entry: the rest would lose its
 	 * priority in the journal and its "notify: " elsewhere; other
-	 * control characters (a hostile file name) never reach a terminal */
-	for (char *c = line; *c; c++)
-		if (*c == '\n' || *c == '\r' || *c == '\t')
-			*c = ' ';
-		else if ((unsigned char)*c < 0x20 || *c == 0x7F)
-			*c = '?';
+	 * control characters (a hostile file name) never reach a terminal,
+	 * and bytes that are not UTF-8 would make journald keep the entry
+	 * as a blob */
+	text_printable_to(line, sizeof(line), raw);
 	fprintf(stderr, "%s%s%s%s\n",
 		log_to_journal() ? S_prefix[lvl] : "notify: ", line,
 		errnum ? ": " : "", errnum ? strerror(errnum) : "");

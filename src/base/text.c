@@ -316,3 +316,74 @@ char *text_ellipsize(const char *s, size_t max)
 	memcpy(out + cut, "\xE2\x80\xA6", 4); /* U+2026 and the NUL */
 	return out;
 }
+
+/* One code point of text_printable(): the ASCII it becomes, or 0 to keep
+ * it.  C1 controls are U+0080..U+009F, whose encodings start with 0xC2. */
+static char S_printable_cp(uint32_t cp)
+{
+	if (cp == '\t' || cp == '\n' || cp == '\r')
+		return ' ';
+	if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F))
+		return '?';
+	return 0;
+}
+
+/* Copies 'src' into dst, at most 'room' bytes and a NUL, whole
+ * characters only: a bad byte becomes '?', and with 'printable' controls
+ * are replaced as text_printable() says.  The copy is never longer than
+ * 'src'. */
+static void S_clean(char *dst, size_t room, const char *src, bool printable)
+{
+	const unsigned char *u = (const unsigned char *)src;
+	size_t n = strlen(src), i = 0, o = 0;
+
+	while (i < n) {
+		uint32_t cp = 0;
+		size_t len = S_decode(u + i, n - i, &cp);
+		char c = len == 0 ? '?' : printable ? S_printable_cp(cp) : 0;
+		size_t out = c ? 1 : len;
+
+		if (o + out > room)
+			break;
+		if (c)
+			dst[o] = c;
+		else
+			memcpy(dst + o, src + i, len);
+		o += out;
+		i += len ? len : 1;
+	}
+	dst[o] = '\0';
+}
+
+char *text_printable(const char *s)
+{
+	size_t n;
+	char *out;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s);
+	out = nt_xmalloc(n + 1);
+	S_clean(out, n, s, true);
+	return out;
+}
+
+void text_printable_to(char *dst, size_t size, const char *src)
+{
+	if (size == 0)
+		return;
+	S_clean(dst, size - 1, src ? src : "", true);
+}
+
+char *text_utf8_scrub(const char *s)
+{
+	size_t n;
+	char *out;
+
+	if (s == NULL)
+		return NULL;
+	n = strlen(s);
+	out = nt_xmalloc(n + 1);
+	S_clean(out, n, s, false);
+	return out;
+}

@@ -23,6 +23,11 @@ int cli_exit_code(nt_rc rc);
 nt_rc cli_site_for(const struct cli_ctx *ctx, const char *path,
 		   struct site **site, struct nt_err *err);
 
+/* The home page of 'site' (may be NULL), "URL/BASEURL/", owned (free());
+ * NULL when its url is unknown.  A digest links to it for the posts it
+ * could not list. */
+char *cli_site_link(const struct site *site);
+
 /* Checks what the configuration parser cannot know of each channel
  * (chan_check()).  NT_ECONFIG with "FILE:LINE: why" in 'err'. */
 nt_rc cli_check_channels(const struct config *cfg, struct nt_err *err);

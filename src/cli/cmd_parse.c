@@ -14,6 +14,7 @@
 #include "notify/log.h"
 #include "notify/post.h"
 #include "notify/site.h"
+#include "notify/text.h"
 
 int cli_exit_code(nt_rc rc)
 {
@@ -38,6 +39,17 @@ int cli_exit_code(nt_rc rc)
 	return EX_SOFTWARE;
 }
 
+/* Prints before, 's' made printable (text_printable()) and after: post
+ * text is untrusted, and an ESC or CR in a title would drive the
+ * terminal or forge a line. */
+static void S_show(const char *before, const char *s, const char *after)
+{
+	char *safe = text_printable(s);
+
+	printf("%s%s%s", before, safe ? safe : "", after);
+	free(safe);
+}
+
 static void S_print_list(const char *label, const struct post *p,
 			 enum post_list which)
 {
@@ -48,7 +60,7 @@ static void S_print_list(const char *label, const struct post *p,
 		return;
 	printf("  %s (%zu):\n", label, n);
 	for (size_t i = 0; i < n; i++)
-		printf("    - %s\n", v[i]);
+		S_show("    - ", v[i], "\n");
 }
 
 static void S_print_human(const struct post *p, json_object *alert)
@@ -57,20 +69,22 @@ static void S_print_human(const struct post *p, json_object *alert)
 	size_t n;
 	const char *const *v = post_list(p, POST_LIST_TAGS, &n);
 
-	printf("%s  %s\n", post_date(p), post_title(p));
-	printf("  url: %s\n", url ? json_object_get_string(url) : "(unknown)");
+	S_show("", post_date(p), "  ");
+	S_show("", post_title(p), "\n");
+	S_show("  url: ", url ? json_object_get_string(url) : "(unknown)",
+	       "\n");
 	printf("  tags:");
 	for (size_t i = 0; i < n; i++)
-		printf(" %s", v[i]);
+		S_show(" ", v[i], "");
 	printf("\n");
 	if (post_headline(p))
-		printf("  headline: %s\n", post_headline(p));
+		S_show("  headline: ", post_headline(p), "\n");
 	S_print_list("key points", p, POST_LIST_KEY_POINTS);
 	S_print_list("vulnerabilities", p, POST_LIST_VULNERABILITIES);
 	S_print_list("recommendations", p, POST_LIST_RECOMMENDATIONS);
 	S_print_list("CVEs", p, POST_LIST_CVES);
 	if (post_source(p))
-		printf("  source: %s\n", post_source(p));
+		S_show("  source: ", post_source(p), "\n");
 }
 
 /* A batch of posts shares one site: the one open is kept when it fits. */
@@ -101,6 +115,13 @@ nt_rc cli_site_for(const struct cli_ctx *ctx, const char *path,
 	}
 	free(root);
 	return rc;
+}
+
+char *cli_site_link(const struct site *site)
+{
+	if (site == NULL || site_url(site) == NULL)
+		return NULL;
+	return nt_xasprintf("%s%s/", site_url(site), site_baseurl(site));
 }
 
 nt_rc cli_check_channels(const struct config *cfg, struct nt_err *err)

@@ -24,22 +24,25 @@
 #include "notify/render.h"
 #include "notify/site.h"
 #include "notify/store.h"
+#include "notify/text.h"
 
-/* Posts one call may name: a morning batch is 4 to 30. */
-#define POST_MAX_ARGS 256
+/* Channels one call may name; a configuration has a handful. */
+#define POST_MAX_CHANS 64
 
+/* No limit on --post: a morning's backfill may name thousands. */
 struct post_args {
-	const char *posts[POST_MAX_ARGS];
+	const char **posts; /* owned array, borrowed strings */
 	size_t n_posts;
-	const char *chans[64];
+	const char *chans[POST_MAX_CHANS];
 	size_t n_chans;
 	bool dry_run;
 	bool force;
 };
 
 struct loaded {
-	json_object *alerts[POST_MAX_ARGS];
-	char *site_locale[POST_MAX_ARGS];
+	json_object **alerts; /* owned, n of them */
+	char **site_locale;
+	char *site_link; /* the first post's site's */
 	size_t n;
 };
 
@@ -62,13 +65,17 @@ static int S_args(int argc, char **argv, struct post_args *a)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (a->n_posts == POST_MAX_ARGS)
-				goto usage;
+			a->posts = nt_xrealloc(
+				a->posts, (a->n_posts + 1) * sizeof(*a->posts));
 			a->posts[a->n_posts++] = optarg;
 			break;
 		case 'c':
-			if (a->n_chans == sizeof(a->chans) / sizeof(*a->chans))
-				goto usage;
+			if (a->n_chans == POST_MAX_CHANS) {
+				fprintf(stderr,
+					"notify: at most %d --channel\n",
+					POST_MAX_CHANS);
+				return EX_USAGE;
+			}
 			a->chans[a->n_chans++] = optarg;
 			break;
 		case 'n':
@@ -84,6 +91,8 @@ static int S_args(int argc, char **argv, struct post_args *a)
 	if (optind == argc && a->n_posts > 0)
 		return EX_OK;
 usage:
+	free(a->posts);
+	a->posts = NULL;
 	fputs(S_usage, stderr);
 	return EX_USAGE;
 }
@@ -95,6 +104,8 @@ static nt_rc S_load(const struct cli_ctx *ctx, const struct post_args *a,
 	struct site *site = NULL;
 	nt_rc first = NT_OK;
 
+	l->alerts = nt_xcalloc(a->n_posts + 1, sizeof(*l->alerts));
+	l->site_locale = nt_xcalloc(a->n_posts + 1, sizeof(*l->site_locale));
 	for (size_t i = 0; i < a->n_posts; i++) {
 		struct nt_err err = {{0}};
 		struct post *p = NULL;
@@ -113,6 +124,8 @@ static nt_rc S_load(const struct cli_ctx *ctx, const struct post_args *a,
 		l->site_locale[l->n] = site && site_locale(site)
 					       ? nt_xstrdup(site_locale(site))
 					       : NULL;
+		if (l->n == 0)
+			l->site_link = cli_site_link(site);
 		l->n++;
 		post_free(p);
 	}
@@ -120,11 +133,15 @@ static nt_rc S_load(const struct cli_ctx *ctx, const struct post_args *a,
 	return first;
 }
 
-/* A file name reaches the terminal: no control character with it. */
+/* A file name, an error text: untrusted, no control character reaches
+ * the terminal (text_printable()). */
 static void S_print_safe(const char *s)
 {
-	for (; s && *s; s++)
-		putchar((unsigned char)*s < 0x20 || *s == 0x7F ? '?' : *s);
+	char *p = text_printable(s);
+
+	if (p)
+		fputs(p, stdout);
+	free(p);
 }
 
 /* SOURCE_DATE_EPOCH makes the Date of emails reproducible. */
@@ -166,9 +183,10 @@ static nt_rc S_render_all(const struct cli_ctx *ctx, const struct post_args *a,
 			  struct nt_err *err)
 {
 	struct announce_sel sel = {a->chans, a->n_chans};
+	struct announce_site site = {l->site_locale[0], l->site_link};
 
-	return announce_render(ctx->cfg, l->alerts, l->n, l->site_locale[0],
-			       &sel, S_now(), sink, err);
+	return announce_render(ctx->cfg, l->alerts, l->n, &site, &sel, S_now(),
+			       sink, err);
 }
 
 static int S_dry_run(const struct cli_ctx *ctx, const struct post_args *a,
@@ -185,16 +203,129 @@ static int S_dry_run(const struct cli_ctx *ctx, const struct post_args *a,
 
 /* ---- sending ------------------------------------------------------ */
 
-/* Nothing was queued for 'key': say so when it was all sent before. */
+/* What each row came to, for the closing lines and the exit status. */
+struct results {
+	size_t sent, temp, failed;
+	int64_t *told; /* ids of the rows whose end state was printed */
+	size_t n_told;
+};
+
+static bool S_told(const struct results *r, int64_t id)
+{
+	for (size_t i = 0; i < r->n_told; i++)
+		if (r->told[i] == id)
+			return true;
+	return false;
+}
+
+static void S_when(int64_t t, char *buf, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	buf[0] = '\0';
+	if (t >= 0)
+		strftime(buf, n, "%H:%M:%S", localtime_r(&tt, &tm));
+}
+
+/* "POST CHANNEL[ to RCPT]: " */
+static void S_row_head(const struct dlv *row)
+{
+	S_print_safe(row->post_id); /* a file name: no control character */
+	printf(" %s%s", row->channel,
+	       row->recipient && row->recipient[0] ? " to " : "");
+	S_print_safe(row->recipient);
+	fputs(": ", stdout);
+}
+
+/* The end state of a row this run sent, one line. */
+static void S_report(void *ctx, const struct dlv *row,
+		     const struct chan_outcome *o, int64_t next_at, bool final)
+{
+	struct results *r = ctx;
+	char when[32];
+
+	if (!final) /* retried in this run: its end state comes later */
+		return;
+	r->told = nt_xrealloc(r->told, (r->n_told + 1) * sizeof(*r->told));
+	r->told[r->n_told++] = row->id;
+	S_row_head(row);
+	if (o->fate == CHAN_SENT) {
+		printf("sent\n");
+		r->sent++;
+	} else if (o->fate == CHAN_TEMP) {
+		S_when(next_at, when, sizeof(when));
+		printf("queued for retry at %s (", when);
+		S_print_safe(o->reason);
+		printf(")\n");
+		r->temp++;
+	} else {
+		printf("failed (");
+		S_print_safe(o->reason);
+		printf(")\n");
+		r->failed++;
+	}
+}
+
+struct leftover {
+	struct results *r;
+	const struct post_args *a;
+};
+
+static bool S_chan_selected(const struct post_args *a, const char *name)
+{
+	if (a->n_chans == 0)
+		return true;
+	for (size_t i = 0; i < a->n_chans; i++)
+		if (strcmp(a->chans[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* A row of the posts given that this run did not bring to an end state
+ * (queued before, failed before, or held by another sender): said too,
+ * since the exit status speaks for every row of these posts. */
+static void S_leftover(void *ctx, const struct dlv *row)
+{
+	struct leftover *lo = ctx;
+	char when[32];
+
+	if (row->state == DLV_SENT || S_told(lo->r, row->id) ||
+	    !S_chan_selected(lo->a, row->channel))
+		return;
+	S_row_head(row);
+	if (row->state == DLV_FAILED) {
+		printf("failed (");
+		S_print_safe(row->last_error ? row->last_error : "?");
+		printf(")\n");
+		lo->r->failed++;
+		return;
+	}
+	if (row->state == DLV_SENDING) {
+		S_when(row->lease_until, when, sizeof(when));
+		printf("being sent by another process (lease until %s)\n",
+		       when);
+	} else {
+		S_when(row->next_at, when, sizeof(when));
+		printf("queued for retry at %s (", when);
+		S_print_safe(row->last_error ? row->last_error
+					     : "not tried yet");
+		printf(")\n");
+	}
+	lo->r->temp++;
+}
+
+/* Nothing was queued for 'key' and all of it went before: say so. */
 static void S_say_delivered(struct store *st, const char *key)
 {
 	size_t rows = 0, sent = 0, failed = 0;
 	struct nt_err err = {{0}};
 
 	if (store_post_state(st, key, &rows, &sent, &failed, &err) == NT_OK &&
-	    rows > 0 && sent == rows)
-		printf("%s: already delivered (use --force to send again)\n",
-		       key);
+	    rows > 0 && sent == rows) {
+		S_print_safe(key);
+		printf(": already delivered (use --force to send again)\n");
+	}
 }
 
 /* Every post (or digest) with all its rows, in one transaction. */
@@ -216,82 +347,33 @@ static nt_rc S_enqueue(struct store *st, struct announce_queue *q, bool force,
 	return rc;
 }
 
-/* What each row came to, for the closing lines and the exit status. */
-struct results {
-	size_t sent, temp, failed;
-};
-
-static void S_report(void *ctx, const struct dlv *row,
-		     const struct chan_outcome *o, int64_t next_at)
+/* Sends the rows of these posts on these channels, and only those; a
+ * retry due within delivery.inline_retry is waited for here, later
+ * ones are left to `notify watch` or `notify scan`.  Then says what
+ * became of every row of the posts. */
+static nt_rc S_deliver(const struct cli_ctx *ctx, const struct post_args *a,
+		       struct store *st, struct announce_queue *q,
+		       struct results *res, struct nt_err *err)
 {
-	struct results *r = ctx;
-	char when[32] = "";
-
-	if (next_at >= 0) {
-		time_t t = (time_t)next_at;
-		struct tm tm;
-
-		strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&t, &tm));
-	}
-	S_print_safe(row->post_id); /* a file name: no control character */
-	printf(" %s%s%s: ", row->channel,
-	       row->recipient && row->recipient[0] ? " to " : "",
-	       row->recipient ? row->recipient : "");
-	if (o->fate == CHAN_SENT) {
-		printf("sent\n");
-		r->sent++;
-	} else if (o->fate == CHAN_TEMP) {
-		printf("queued for retry at %s (%s)\n", when, o->reason);
-		r->temp++;
-	} else {
-		printf("failed (%s)\n", o->reason);
-		r->failed++;
-	}
-}
-
-/* Earliest retry of the rows just queued, or -1. */
-static int64_t S_next_due(struct store *st, struct announce_queue *q)
-{
-	int64_t best = -1;
 	size_t n = 0;
 	const struct store_item *items = announce_queue_items(q, &n);
-
-	for (size_t i = 0; i < n; i++) {
-		int64_t t = store_next_due(st, items[i].post_id);
-
-		if (t >= 0 && (best < 0 || t < best))
-			best = t;
-	}
-	return best;
-}
-
-/* Sends what is due; a retry due within delivery.inline_retry is waited
- * for here, later ones are left to `notify watch` or `notify scan`. */
-static nt_rc S_deliver(const struct cli_ctx *ctx, struct store *st,
-		       struct announce_queue *q, struct results *res,
-		       struct nt_err *err)
-{
+	const char **keys = nt_xcalloc(n + 1, sizeof(*keys));
 	struct dispatch *d = dispatch_create(ctx->cfg, st);
-	int64_t start = (int64_t)time(NULL);
+	struct dispatch_req r = {.wait_until = (int64_t)time(NULL) +
+					       config_inline_retry(ctx->cfg),
+				 .report = S_report,
+				 .ctx = res};
+	struct leftover lo = {res, a};
 	nt_rc rc;
 
-	for (int rounds = 0;; rounds++) {
-		int64_t now = (int64_t)time(NULL), next;
-		struct results round = {0};
-
-		rc = dispatch_run(d, now, SIZE_MAX, S_report, &round, err);
-		res->sent += round.sent;
-		res->failed += round.failed;
-		res->temp = round.temp ? round.temp : res->temp;
-		next = S_next_due(st, q);
-		if (rc || next < 0 || rounds >= 100 ||
-		    next > start + config_inline_retry(ctx->cfg))
-			break;
-		if (next > now)
-			sleep((unsigned)(next - now));
-		res->temp = 0;
-	}
+	for (size_t i = 0; i < n; i++)
+		keys[i] = items[i].post_id;
+	r.scope = (struct dispatch_scope){keys, n, a->chans, a->n_chans};
+	rc = dispatch_run(d, &r, err);
+	for (size_t i = 0; i < n && rc == NT_OK; i++)
+		rc = store_list_post(st, keys[i], S_leftover, &lo, err);
 	dispatch_free(d);
+	free(keys);
 	return rc;
 }
 
@@ -318,9 +400,10 @@ static int S_send(const struct cli_ctx *ctx, const struct post_args *a,
 	if (rc == NT_OK)
 		rc = S_enqueue(st, &q, a->force, (int64_t)time(NULL), &err);
 	if (rc == NT_OK)
-		rc = S_deliver(ctx, st, &q, &res, &err);
+		rc = S_deliver(ctx, a, st, &q, &res, &err);
 	announce_queue_free(&q);
 	store_close(st);
+	free(res.told);
 	if (rc) {
 		log_warnx("%s", err.msg);
 		return cli_exit_code(rc);
@@ -330,39 +413,49 @@ static int S_send(const struct cli_ctx *ctx, const struct post_args *a,
 	return res.temp ? EX_TEMPFAIL : EX_OK;
 }
 
+/* The configuration's channels are usable and every --channel names
+ * one; else the exit status. */
+static int S_check_chans(const struct cli_ctx *ctx, const struct post_args *a)
+{
+	struct nt_err err = {{0}};
+
+	if (cli_check_channels(ctx->cfg, &err) != NT_OK) {
+		log_warnx("%s", err.msg);
+		return cli_exit_code(NT_ECONFIG);
+	}
+	for (size_t k = 0; k < a->n_chans; k++) {
+		if (config_channel_by_name(ctx->cfg, a->chans[k]) == NULL) {
+			fprintf(stderr, "notify: no channel named '%s' in %s\n",
+				a->chans[k], config_path(ctx->cfg));
+			return EX_USAGE;
+		}
+	}
+	return EX_OK;
+}
+
 int cmd_post(const struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct post_args a = {0};
 	struct loaded l = {0};
-	nt_rc bad;
+	nt_rc bad = NT_OK;
 	int code = S_args(argc, argv, &a);
 
-	if (code)
-		return code;
-	{
-		struct nt_err err = {{0}};
-
-		if (cli_check_channels(ctx->cfg, &err) != NT_OK) {
-			log_warnx("%s", err.msg);
-			return cli_exit_code(NT_ECONFIG);
-		}
+	if (code == EX_OK)
+		code = S_check_chans(ctx, &a);
+	if (code == EX_OK) {
+		bad = S_load(ctx, &a, &l);
+		if (l.n > 0)
+			code = a.dry_run ? S_dry_run(ctx, &a, &l)
+					 : S_send(ctx, &a, &l);
 	}
-	for (size_t k = 0; k < a.n_chans; k++) {
-		if (config_channel_by_name(ctx->cfg, a.chans[k]) == NULL) {
-			fprintf(stderr, "notify: no channel named '%s' in %s\n",
-				a.chans[k], config_path(ctx->cfg));
-			return EX_USAGE;
-		}
-	}
-	bad = S_load(ctx, &a, &l);
-	if (l.n == 0)
-		code = EX_OK;
-	else
-		code = a.dry_run ? S_dry_run(ctx, &a, &l) : S_send(ctx, &a, &l);
 	for (size_t i = 0; i < l.n; i++) {
 		json_object_put(l.alerts[i]);
 		free(l.site_locale[i]);
 	}
+	free(l.alerts);
+	free(l.site_locale);
+	free(l.site_link);
+	free(a.posts);
 	if (code == EX_OK && bad)
 		code = cli_exit_code(bad);
 	return code;

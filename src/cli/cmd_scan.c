@@ -25,6 +25,7 @@
 #include "notify/pass.h"
 #include "notify/report.h"
 #include "notify/store.h"
+#include "notify/text.h"
 #include "notify/watcher.h"
 
 /* What one run of the command prints about: the pass, and where its
@@ -55,14 +56,15 @@ static void S_outcome(void *ctx, const struct dlv *row,
 	const char *to = row->recipient && row->recipient[0] ? " to " : "";
 	const char *rcpt = row->recipient ? row->recipient : "";
 	size_t rows = pass_counts(s->p)->rows;
-	char when[64];
+	char when[64], id[61];
 
 	s->batch_done++;
 	if (!s->progress)
 		return;
-	fprintf(stderr, "\rnotify: %zu/%zu sent, now %.60s\033[K",
-		s->batch_done, rows > s->batch_done ? rows : s->batch_done,
-		row->post_id);
+	/* the id is a file name: no control of it reaches the terminal */
+	text_printable_to(id, sizeof(id), row->post_id);
+	fprintf(stderr, "\rnotify: %zu/%zu sent, now %s\033[K", s->batch_done,
+		rows > s->batch_done ? rows : s->batch_done, id);
 	if (o->fate == CHAN_SENT)
 		return;
 	fputc('\n', stderr);
@@ -165,9 +167,14 @@ static void S_worker_scanned(const struct config *cfg, struct pass *p)
 static void S_worker_report(struct pass *p, bool whole)
 {
 	const struct pass_counts *n = pass_counts(p);
+	struct nt_err err = {{0}};
+	int64_t due = -1;
 
-	S_put(&(struct report_line){.kind = REPORT_NEXT,
-				    .num = pass_next_due(p)});
+	if (pass_next_due(p, &due, &err) != NT_OK) {
+		log_warnx("%s", err.msg);
+		whole = false; /* the supervisor tries again later */
+	}
+	S_put(&(struct report_line){.kind = REPORT_NEXT, .num = due});
 	S_put(&(struct report_line){
 		.kind = REPORT_COUNTS,
 		.counts = {n->posts, n->sent, n->retried, n->failed}});

@@ -2,6 +2,7 @@
  * main.c - the notify command line.  The only place that maps nt_rc
  * results to sysexits.h exit codes.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,9 +65,9 @@ static const char S_usage[] =
 	"  retry [ID...]     failed deliveries (all, or these) queued again\n"
 	"  parse PATH...     print the alert model of each post; with --json,\n"
 	"                    one JSON object a line (the model of DESIGN.md)\n"
-	"  check-config      check the configuration and its secret files and\n"
-	"                    print a summary (secrets shown as …);\n"
-	"                    --no-secrets skips the secret files\n"
+	"  check-config      check the configuration, its secret files and\n"
+	"                    templates, and print a summary (secrets shown\n"
+	"                    as …); --no-secrets checks the file alone\n"
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE  the configuration (see conf/notify.conf); "
@@ -147,6 +148,10 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	int i = 1, code;
 
+	/* one malloc arena for every thread: a lane or SMTP session thread
+	 * would otherwise get an arena of its own, and its pages stay in
+	 * the peak RSS (41 MB for four sessions, 28 MB with one arena) */
+	mallopt(M_ARENA_MAX, 1);
 	log_init(); /* stderr may be the journal: decide the line form once */
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libconfig.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,9 +24,6 @@
 #define DEFAULT_MAX_KEY_POINTS 5
 #define DEFAULT_FETCH_INTERVAL 300 /* s between fetches of watch.remote */
 #define DEFAULT_SETTLE_MS 1500	   /* ms a new file must stay unchanged */
-#ifndef NOTIFY_TEMPLATES_DIR	   /* set by meson to the installed folder */
-#define NOTIFY_TEMPLATES_DIR "/usr/local/share/notify/templates"
-#endif
 
 struct config {
 	char *path;   /* as the user named it: messages, relative paths */
@@ -400,6 +398,24 @@ static nt_rc S_delivery(struct rd *r, const config_setting_t *root)
 	return rc;
 }
 
+/* A configured templates folder must be one: else every render fails. */
+static nt_rc S_templates_dir(struct rd *r, const config_setting_t *s)
+{
+	struct stat st;
+
+	if (stat(r->c->templates, &st) != 0)
+		return nt_fail(r->err, NT_ECONFIG,
+			       "%s:%d: templates folder %s: %s", r->c->path,
+			       config_setting_source_line(s), r->c->templates,
+			       strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return nt_fail(r->err, NT_ECONFIG,
+			       "%s:%d: templates folder %s: not a folder",
+			       r->c->path, config_setting_source_line(s),
+			       r->c->templates);
+	return NT_OK;
+}
+
 static nt_rc S_alerts(struct rd *r, const config_setting_t *root)
 {
 	static const char *const keys[] = {"templates", "max_key_points", NULL};
@@ -415,6 +431,9 @@ static nt_rc S_alerts(struct rd *r, const config_setting_t *root)
 	if (rc == NT_OK)
 		rc = S_int(r, g, "max_key_points", 0, 50, &c->max_key_points);
 	c->templates = S_path(c, c->templates);
+	if (rc == NT_OK && c->templates && r->check_secrets)
+		rc = S_templates_dir(r,
+				     config_setting_get_member(g, "templates"));
 	return rc;
 }
 
@@ -490,9 +509,15 @@ static nt_rc S_check_secret_file(const char *path, struct nt_err *err)
 {
 	struct stat st;
 
-	if (stat(path, &st) != 0)
+	/* lstat: the secret is read with O_NOFOLLOW (nt_read_file()) */
+	if (lstat(path, &st) != 0)
 		return nt_fail(err, NT_ECONFIG, "secret file %s: %s", path,
 			       strerror(errno));
+	if (S_ISLNK(st.st_mode))
+		return nt_fail(err, NT_ECONFIG,
+			       "secret file %s: a symbolic link (name the "
+			       "file itself)",
+			       path);
 	if (!S_ISREG(st.st_mode))
 		return nt_fail(err, NT_ECONFIG,
 			       "secret file %s: not a regular file", path);
@@ -575,6 +600,22 @@ static bool S_is_address(const char *a)
 	return at && at != a && at[1] && strpbrk(a, "\r\n") == NULL;
 }
 
+/* A dotted DNS name of letters, digits and hyphens: what a relay with
+ * reject_non_fqdn_helo_hostname takes. */
+static bool S_is_helo_name(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (n == 0 || n > 253 || strchr(h, '.') == NULL || h[0] == '.' ||
+	    h[n - 1] == '.' || strstr(h, "..") != NULL)
+		return false;
+	for (; *h; h++)
+		if (!((*h >= 'a' && *h <= 'z') || (*h >= 'A' && *h <= 'Z') ||
+		      (*h >= '0' && *h <= '9') || *h == '-' || *h == '.'))
+			return false;
+	return true;
+}
+
 static nt_rc S_chan_smtp(struct rd *r, const config_setting_t *g,
 			 struct chan_conf *ch)
 {
@@ -607,8 +648,16 @@ static nt_rc S_chan_smtp(struct rd *r, const config_setting_t *g,
 		rc = S_secret(r, g, "password_file", &ch->password_file);
 	if (rc == NT_OK)
 		rc = S_str(r, g, "ca_file", &ch->ca_file);
+	if (rc == NT_OK)
+		rc = S_int(r, g, "sessions", 1, CONFIG_SMTP_SESSIONS_MAX,
+			   &ch->sessions);
+	if (rc == NT_OK)
+		rc = S_str(r, g, "helo_name", &ch->helo_name);
 	if (rc)
 		return rc;
+	if (ch->helo_name && !S_is_helo_name(ch->helo_name))
+		return S_bad(r, config_setting_get_member(g, "helo_name"),
+			     "must be a fully-qualified host name");
 	ch->starttls = (enum chan_starttls)starttls;
 	ch->ca_file = S_path(r->c, ch->ca_file);
 	if (!S_is_address(ch->from))
@@ -643,6 +692,33 @@ static nt_rc S_chan_smtp(struct rd *r, const config_setting_t *g,
 	return NT_OK;
 }
 
+/* The URL in a webhook's secret file, by the rule of http.c, which
+ * would refuse it at every send: https://, or http:// to the loopback
+ * or with allow_http.  Messages name the file, never its content. */
+static nt_rc S_webhook_url(struct rd *r, const config_setting_t *g,
+			   const struct chan_conf *ch)
+{
+	int line = config_setting_source_line(
+		config_setting_get_member(g, "webhook_url_file"));
+	char *url = NULL;
+	struct nt_err inner;
+	bool ok;
+
+	if (config_read_secret(ch->webhook_url_file, &url, &inner) != NT_OK)
+		return nt_fail(r->err, NT_ECONFIG, "%s:%d: %s", r->c->path,
+			       line, inner.msg);
+	ok = strncmp(url, "https://", 8) == 0 ||
+	     (strncmp(url, "http://", 7) == 0 &&
+	      (ch->allow_http || net_url_is_loopback(url)));
+	config_secret_free(url);
+	if (ok)
+		return NT_OK;
+	return nt_fail(r->err, NT_ECONFIG,
+		       "%s:%d: secret file %s: must hold an https:// URL "
+		       "(http:// only to loopback or with allow_http = true)",
+		       r->c->path, line, ch->webhook_url_file);
+}
+
 static nt_rc S_chan_webhook(struct rd *r, const config_setting_t *g,
 			    struct chan_conf *ch)
 {
@@ -654,6 +730,8 @@ static nt_rc S_chan_webhook(struct rd *r, const config_setting_t *g,
 
 	if (rc == NT_OK)
 		rc = S_secret(r, g, "webhook_url_file", &ch->webhook_url_file);
+	if (rc == NT_OK && r->check_secrets)
+		rc = S_webhook_url(r, g, ch);
 	if (rc == NT_OK && ch->type == CHAN_SLACK)
 		rc = S_enum(r, g, "flavor", flavors, &flavor);
 	ch->flavor = flavors[flavor];
@@ -680,10 +758,20 @@ static const char *const *S_type_keys(enum chan_type t)
 	static const char *const hookshot[] = {"webhook_url_file", NULL};
 	static const char *const matrix[] = {
 		"homeserver", "room", "access_token_file", "autojoin", NULL};
-	static const char *const smtp[] = {
-		"host",	    "port",	     "starttls",	 "from",
-		"to",	    "list_id",	     "list_unsubscribe", "subscribers",
-		"username", "password_file", "ca_file",		 NULL};
+	static const char *const smtp[] = {"host",
+					   "port",
+					   "starttls",
+					   "from",
+					   "to",
+					   "list_id",
+					   "list_unsubscribe",
+					   "subscribers",
+					   "username",
+					   "password_file",
+					   "ca_file",
+					   "sessions",
+					   "helo_name",
+					   NULL};
 
 	switch (t) {
 	case CHAN_SLACK:
@@ -759,6 +847,7 @@ static nt_rc S_channel(struct rd *r, const config_setting_t *g,
 	ch->enabled = true;
 	ch->digest_threshold = -1;
 	ch->port = 587;
+	ch->sessions = 1;
 	ch->filter = (struct chan_filter){S_empty_list, S_empty_list,
 					  S_empty_list, false, -1};
 	ch->to = S_empty_list;
@@ -823,7 +912,7 @@ static nt_rc S_channels(struct rd *r, const config_setting_t *root)
 	return NT_OK;
 }
 
-static nt_rc S_read(struct rd *r, config_t *cf)
+static nt_rc S_read(struct rd *r, config_t *cf, const char *text)
 {
 	static const char *const keys[] = {"site",    "parser",	  "state",
 					   "watch",   "delivery", "alerts",
@@ -832,7 +921,7 @@ static nt_rc S_read(struct rd *r, config_t *cf)
 	config_setting_t *root;
 	nt_rc rc;
 
-	if (!config_read_file(cf, c->source)) {
+	if (!config_read_string(cf, text)) {
 		const char *file = config_error_file(cf);
 
 		if (file && strcmp(file, c->source) == 0)
@@ -867,6 +956,87 @@ static nt_rc S_read(struct rd *r, config_t *cf)
 	return rc;
 }
 
+/* Reads what fd holds into *text, at most CONFIG_MAX_BYTES. */
+static nt_rc S_read_fd(const struct config *c, int fd, size_t hint, char **text,
+		       size_t *n_text, struct nt_err *err)
+{
+	size_t len = 0, cap = hint < CONFIG_MAX_BYTES ? hint : CONFIG_MAX_BYTES;
+	char *buf = nt_xmalloc(cap + 2);
+
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap + 1) { /* grew while read, or /proc */
+			if (cap == CONFIG_MAX_BYTES)
+				break;
+			cap = cap * 2 + 4096 < CONFIG_MAX_BYTES
+				      ? cap * 2 + 4096
+				      : CONFIG_MAX_BYTES;
+			buf = nt_xrealloc(buf, cap + 2);
+		}
+		n = read(fd, buf + len, cap + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			return nt_fail(err, NT_EIO, "%s: cannot read: %s",
+				       c->path, strerror(errno));
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > CONFIG_MAX_BYTES) {
+		free(buf);
+		return nt_fail(err, NT_ECONFIG,
+			       "%s: over the %d byte cap of a configuration",
+			       c->path, CONFIG_MAX_BYTES);
+	}
+	buf[len] = '\0';
+	*text = buf;
+	*n_text = len;
+	return NT_OK;
+}
+
+/* The text of the file, for config_read_string(): at most
+ * CONFIG_MAX_BYTES, refused before libconfig sees it (it spends minutes
+ * on a 10 MB string), and no NUL byte (libconfig would stop there
+ * silently).  Links are followed: the file may be one, and notify watch
+ * hands its workers /proc/self/fd/N. */
+static nt_rc S_slurp(const struct config *c, char **text, struct nt_err *err)
+{
+	int fd = open(c->source, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	const char *nul;
+	size_t len = 0;
+	int line = 1;
+	nt_rc rc;
+
+	if (fd < 0)
+		return nt_fail(err, errno == ENOENT ? NT_ENOENT : NT_EIO,
+			       "%s: %s", c->path, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		rc = nt_fail(err, NT_EIO, "%s: not a regular file", c->path);
+	else if (st.st_size > CONFIG_MAX_BYTES)
+		rc = nt_fail(err, NT_ECONFIG,
+			     "%s: %jd bytes, over the %d byte cap of a "
+			     "configuration",
+			     c->path, (intmax_t)st.st_size, CONFIG_MAX_BYTES);
+	else
+		rc = S_read_fd(c, fd, (size_t)st.st_size, text, &len, err);
+	close(fd);
+	if (rc)
+		return rc;
+	nul = memchr(*text, '\0', len);
+	if (nul == NULL)
+		return NT_OK;
+	for (const char *p = *text; p < nul; p++)
+		line += *p == '\n';
+	free(*text);
+	*text = NULL;
+	return nt_fail(err, NT_ECONFIG, "%s:%d: a NUL byte", c->path, line);
+}
+
 /* The absolute folder of 'path', so that every path we lend is absolute
  * whatever the working directory later is. */
 static char *S_abs_dir(const char *path)
@@ -894,7 +1064,7 @@ nt_rc config_load_as(const char *path, const char *origin, bool check_secrets,
 {
 	struct config *c = nt_xcalloc(1, sizeof(*c));
 	struct rd r = {.c = c, .err = err, .check_secrets = check_secrets};
-	struct stat st;
+	char *text = NULL;
 	config_t cf;
 	nt_rc rc;
 
@@ -910,20 +1080,15 @@ nt_rc config_load_as(const char *path, const char *origin, bool check_secrets,
 				       DEFAULT_SETTLE_MS, NULL, NULL};
 	c->filter = (struct chan_filter){S_empty_list, S_empty_list,
 					 S_empty_list, false, 1};
-	if (stat(path, &st) != 0) {
-		rc = nt_fail(err, errno == ENOENT ? NT_ENOENT : NT_EIO,
-			     "%s: %s", c->path, strerror(errno));
+	rc = S_slurp(c, &text, err);
+	if (rc)
 		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = nt_fail(err, NT_EIO, "%s: not a regular file", path);
-		goto fail;
-	}
 	config_init(&cf);
 	/* @include is relative to this file, as every path in it */
 	config_set_include_dir(&cf, c->dir);
-	rc = S_read(&r, &cf);
+	rc = S_read(&r, &cf, text);
 	config_destroy(&cf);
+	free(text);
 	if (rc)
 		goto fail;
 	*out = c;
@@ -978,7 +1143,7 @@ const char *config_state(const struct config *c)
 
 const char *config_templates_dir(const struct config *c)
 {
-	return c->templates ? c->templates : NOTIFY_TEMPLATES_DIR;
+	return c->templates;
 }
 
 const struct watch_conf *config_watch(const struct config *c)

@@ -1,24 +1,54 @@
+/*
+ * chan.c - the table of channel types, and what their files share.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chan_int.h"
 #include "notify/mime.h"
+#include "notify/text.h"
 
-static const chan_render_fn S_render[] = {
-	[CHAN_SLACK] = chan_slack_render,
-	[CHAN_MATRIX] = chan_matrix_render,
-	[CHAN_HOOKSHOT] = chan_hookshot_render,
-	[CHAN_SMTP] = chan_smtp_render,
-};
+const struct chan_ops *chan_ops(enum chan_type t)
+{
+	switch (t) {
+	case CHAN_SLACK:
+		return &chan_slack_ops;
+	case CHAN_MATRIX:
+		return &chan_matrix_ops;
+	case CHAN_HOOKSHOT:
+		return &chan_hookshot_ops;
+	case CHAN_SMTP:
+		return &chan_smtp_ops;
+	}
+	return NULL;
+}
+
+size_t chan_batch_one(const struct chan_conf *ch)
+{
+	(void)ch;
+	return 1;
+}
 
 nt_rc chan_render(const struct chan_conf *ch, const struct chan_env *env,
 		  const struct chan_item *item, struct chan_msgs *out,
 		  struct nt_err *err)
 {
-	if ((unsigned)ch->type >= sizeof(S_render) / sizeof(*S_render))
+	const struct chan_ops *ops = chan_ops(ch->type);
+
+	if (ops == NULL)
 		return nt_fail(err, NT_EINVAL, "unknown channel type");
-	return S_render[ch->type](ch, env, item, out, err);
+	return ops->render(ch, env, item, out, err);
+}
+
+nt_rc chan_check(const struct chan_conf *ch, struct nt_err *err)
+{
+	const struct chan_ops *ops = chan_ops(ch->type);
+
+	if (ops == NULL)
+		return nt_fail(err, NT_ECONFIG, "channel '%s': unknown type",
+			       ch->name);
+	return ops->check(ch, err);
 }
 
 nt_rc chan_text_html(const struct chan_env *env, const struct chan_item *item,
@@ -34,28 +64,67 @@ nt_rc chan_text_html(const struct chan_env *env, const struct chan_item *item,
 	return rc;
 }
 
+nt_rc chan_compose(const struct chan_msg *m, size_t k, struct nt_buf *out,
+		   struct nt_err *err)
+{
+	if (m->to_at < 0 || k >= m->n_rcpts) {
+		nt_buf_add(out, m->body, m->len);
+		return NT_OK;
+	}
+	return mime_compose(m->body, m->len, (size_t)m->to_at, m->rcpts[k], out,
+			    err);
+}
+
 void chan_msgs_clear(struct chan_msgs *m)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		free(m->v[i].body);
-		free(m->v[i].recipient);
+		for (size_t k = 0; k < m->v[i].n_rcpts; k++)
+			free(m->v[i].rcpts[k]);
+		free(m->v[i].rcpts);
 	}
 	free(m->v);
 	m->v = NULL;
 	m->n = 0;
 }
 
-void chan_push(struct chan_msgs *out, const char *body, size_t len,
-	       const char *recipient, const char *type)
+static struct chan_msg *S_push(struct chan_msgs *out, const char *body,
+			       size_t len, const char *type)
 {
 	struct chan_msg *m;
 
 	out->v = nt_xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
 	m = &out->v[out->n++];
+	memset(m, 0, sizeof(*m));
 	m->body = nt_xstrndup(body, len);
 	m->len = len;
-	m->recipient = recipient ? nt_xstrdup(recipient) : NULL;
+	m->to_at = -1;
 	m->type = type;
+	return m;
+}
+
+void chan_push(struct chan_msgs *out, const char *body, size_t len,
+	       const char *recipient, const char *type)
+{
+	struct chan_msg *m = S_push(out, body, len, type);
+
+	if (recipient) {
+		m->rcpts = nt_xcalloc(1, sizeof(*m->rcpts));
+		m->rcpts[0] = nt_xstrdup(recipient);
+		m->n_rcpts = 1;
+	}
+}
+
+void chan_push_mail(struct chan_msgs *out, const char *body, size_t len,
+		    size_t to_at, const char *const *rcpts, size_t n)
+{
+	struct chan_msg *m = S_push(out, body, len, "message/rfc822");
+
+	m->to_at = (int64_t)to_at;
+	m->rcpts = nt_xcalloc(n ? n : 1, sizeof(*m->rcpts));
+	for (size_t i = 0; i < n; i++)
+		m->rcpts[i] = nt_xstrdup(rcpts[i]);
+	m->n_rcpts = n;
 }
 
 void chan_push_json(struct chan_msgs *out, json_object *o)
@@ -90,83 +159,27 @@ nt_rc chan_template(const struct chan_env *env, const struct chan_item *item,
 	return rc;
 }
 
-nt_rc chan_check(const struct chan_conf *ch, struct nt_err *err)
-{
-	struct mime_msg m = {0};
-	struct nt_err inner = {{0}};
-
-	if (ch->type != CHAN_SMTP)
-		return NT_OK;
-	m.from = ch->from;
-	m.to = ch->to;
-	m.subject = "";
-	m.text = "";
-	m.message_id = "check@example.org";
-	m.list_id = ch->list_id;
-	m.list_unsubscribe = ch->list_unsubscribe;
-	if (m.to[0] == NULL) { /* subscribers only: check the sender alone */
-		static const char *const self[] = {"check@example.org", NULL};
-
-		m.to = self;
-	}
-	if (mime_check(&m, &inner) != NT_OK)
-		return nt_fail(err, NT_ECONFIG, "channel '%s': %s", ch->name,
-			       inner.msg);
-	return NT_OK;
-}
-
-static const chan_send_fn S_send[] = {
-	[CHAN_SLACK] = chan_webhook_send,
-	[CHAN_MATRIX] = chan_matrix_send,
-	[CHAN_HOOKSHOT] = chan_webhook_send,
-};
-
-void chan_send(const struct chan_conf *ch, struct chan_send_env *env,
-	       int64_t row_id, const char *payload, size_t len,
-	       struct chan_outcome *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->retry_after = -1;
-	if ((unsigned)ch->type >= sizeof(S_send) / sizeof(*S_send) ||
-	    S_send[ch->type] == NULL) {
-		out->fate = CHAN_PERM;
-		snprintf(out->reason, sizeof(out->reason),
-			 "%s channels are not sent one message at a time",
-			 config_chan_type_name(ch->type));
-		return;
-	}
-	S_send[ch->type](ch, env, row_id, payload, len, out);
-}
-
-/* One printable line of at most n - 1 bytes: controls become spaces. */
-static void S_line(char *dst, size_t n, const char *src)
-{
-	size_t i = 0;
-
-	for (; src && *src && i + 1 < n; src++)
-		dst[i++] =
-			(unsigned char)*src < 0x20 || *src == 0x7F ? ' ' : *src;
-	dst[i] = '\0';
-}
-
 void chan_classify_http(long status, const char *body, long retry_after,
 			struct chan_outcome *out)
 {
 	char text[120];
 
-	out->http_status = status;
-	S_line(text, sizeof(text), body);
+	out->status = status;
+	text_printable_to(text, sizeof(text), body);
 	if (status >= 200 && status < 300) {
 		out->fate = CHAN_SENT;
+		out->reason[0] = '\0';
 		return;
 	}
 	out->fate = status == 429 || status >= 500 ? CHAN_TEMP : CHAN_PERM;
-	out->retry_after = status == 429 ? retry_after : -1;
+	out->retry_after_ms =
+		status == 429 && retry_after >= 0 ? retry_after * 1000 : -1;
 	snprintf(out->reason, sizeof(out->reason), "http %ld %s", status, text);
 }
 
 void chan_transport_failed(nt_rc rc, const char *why, struct chan_outcome *out)
 {
 	out->fate = rc == NT_ETEMP ? CHAN_TEMP : CHAN_PERM;
-	S_line(out->reason, sizeof(out->reason), why);
+	out->retry_after_ms = -1;
+	text_printable_to(out->reason, sizeof(out->reason), why);
 }

@@ -24,21 +24,28 @@ nt_rc chan_smtp_render(const struct chan_conf *ch, const struct chan_env *env,
 		       const struct chan_item *item, struct chan_msgs *out,
 		       struct nt_err *err);
 
-typedef void (*chan_send_fn)(const struct chan_conf *ch,
-			     struct chan_send_env *env, int64_t row_id,
-			     const char *payload, size_t len,
-			     struct chan_outcome *out);
+/* The operations of each type (channels/ *.c). */
+extern const struct chan_ops chan_slack_ops;
+extern const struct chan_ops chan_matrix_ops;
+extern const struct chan_ops chan_hookshot_ops;
+extern const struct chan_ops chan_smtp_ops;
 
-void chan_webhook_send(const struct chan_conf *ch, struct chan_send_env *env,
-		       int64_t row_id, const char *payload, size_t len,
-		       struct chan_outcome *out);
-void chan_matrix_send(const struct chan_conf *ch, struct chan_send_env *env,
-		      int64_t row_id, const char *payload, size_t len,
-		      struct chan_outcome *out);
+/* One job a send: what every chat channel takes. */
+size_t chan_batch_one(const struct chan_conf *ch);
+
+/* A webhook sender (slack, hookshot): one POST of the payload to the
+ * secret URL (webhook.c). */
+nt_rc chan_webhook_open(const struct chan_conf *ch, const char *secret,
+			const struct chan_memo *memo, struct chan_sender **out,
+			struct nt_err *err);
+void chan_webhook_send(struct chan_sender *s, struct chan_job *jobs, size_t n,
+		       chan_done_fn done, void *ctx);
+void chan_webhook_close(struct chan_sender *s);
 
 /* The outcome of an HTTP answer by status alone: 2xx sent, 429 and 5xx
- * temporary (with Retry-After), other 4xx permanent with the body as the
- * reason.  What both webhook kinds document. */
+ * temporary (429 with its Retry-After, in seconds, -1 when none), other
+ * 4xx permanent with the body as the reason.  What both webhook kinds
+ * document. */
 void chan_classify_http(long status, const char *body, long retry_after,
 			struct chan_outcome *out);
 /* A transport failure: NT_ETEMP is temporary, anything else permanent. */
@@ -49,6 +56,9 @@ void chan_push_json(struct chan_msgs *out, json_object *o);
 /* Appends a message of 'type' holding body[0..len) (copied). */
 void chan_push(struct chan_msgs *out, const char *body, size_t len,
 	       const char *recipient, const char *type);
+/* Appends an e-mail body for rcpts[0..n) (copied), To: lines at to_at. */
+void chan_push_mail(struct chan_msgs *out, const char *body, size_t len,
+		    size_t to_at, const char *const *rcpts, size_t n);
 
 /* A string member of 'o', or NULL. */
 const char *chan_str(json_object *o, const char *key);

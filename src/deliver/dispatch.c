@@ -1,58 +1,70 @@
+/*
+ * dispatch.c - the delivery engine: one lane (thread) per channel, the
+ * caller's thread renewing the leases of what the lanes hold (see
+ * dispatch.h).
+ */
 #include "notify/dispatch.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "notify/http.h"
 #include "notify/log.h"
-#include "notify/smtp.h"
 #include "notify/store.h"
+#include "notify/text.h"
 
-/* Rows of one SMTP channel sent over one session, at most. */
-#define DISPATCH_SMTP_BATCH 100
-/* Slack asks for about one message a second per webhook. */
-#define DISPATCH_SLACK_INTERVAL_MS 1000
+/* Outcomes are written in groups, one transaction each: of at most
+ * DISPATCH_GROUP outcomes, none waiting more than DISPATCH_GROUP_MS.  A
+ * commit a message would cost as much as sending it (it writes three
+ * pages of the WAL); a group bounds what a kill -9 re-sends to the
+ * outcomes not yet written, each row once. */
+#define DISPATCH_GROUP 32
+#define DISPATCH_GROUP_MS 20
 
-struct chan_state {
-	const struct chan_conf *ch;
-	struct http *http;
-	char *secret;	 /* read on first use; wiped on free */
-	int64_t last_ms; /* monotonic time of the last send, for pacing */
-};
+/* Milliseconds a lane sleeps at most before it looks at the stop flag. */
+#define DISPATCH_NAP_MS 100
 
 struct dispatch {
 	const struct config *cfg;
 	struct store *st;
-	struct chan_state *cs;
-	size_t n;
+	const struct chan_ops *(*ops_of)(enum chan_type t);
+	pthread_mutex_t report_mu; /* one report, one log line at a time */
 };
 
-struct dispatch *dispatch_create(const struct config *cfg, struct store *st)
-{
-	struct dispatch *d = nt_xcalloc(1, sizeof(*d));
+struct lane {
+	struct dispatch *d;
+	const struct dispatch_req *r;
+	const struct chan_conf *ch;
+	const struct chan_ops *ops;
+	struct store *st; /* the lane's own handle */
+	struct chan_sender *sender;
+	char *secret; /* wiped on free */
+	struct chan_memo memo;
+	struct nt_err open_err; /* why no sender could be had */
+	pthread_t thread;
+	bool started;
 
-	d->cfg = cfg;
-	d->st = st;
-	d->n = config_n_channels(cfg);
-	d->cs = nt_xcalloc(d->n ? d->n : 1, sizeof(*d->cs));
-	for (size_t i = 0; i < d->n; i++)
-		d->cs[i].ch = config_channel(cfg, i);
-	return d;
-}
+	pthread_mutex_t mu;    /* what follows; the store handle in done() */
+	struct dlv **rows;     /* the batch being sent (for lease renewal) */
+	struct chan_job *jobs; /* jobs[i] is rows[i] */
+	bool *finished;
+	size_t n_rows;
+	struct store_outcome pend[DISPATCH_GROUP]; /* not yet written */
+	size_t n_pend;
+	int64_t pend_since_ms;
+	int64_t pause_until_ms; /* the receiver asked to wait */
+	int64_t interval_ms;	/* between two sends */
+	int64_t token_at_ms;	/* when the receiver said a send would go */
+	size_t taken;		/* messages sent since */
+	nt_rc rc;
+	struct nt_err err;
+	bool running;
+};
 
-void dispatch_free(struct dispatch *d)
-{
-	if (d == NULL)
-		return;
-	for (size_t i = 0; i < d->n; i++) {
-		http_free(d->cs[i].http);
-		config_secret_free(d->cs[i].secret);
-	}
-	free(d->cs);
-	free(d);
-}
+/* ---- time ------------------------------------------------------------ */
 
 static int64_t S_mono_ms(void)
 {
@@ -62,29 +74,38 @@ static int64_t S_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits so that sends to one channel keep the receiver's pace. */
-static void S_pace(struct chan_state *cs)
+static bool S_stopped(const struct lane *l)
 {
-	int64_t gap =
-		cs->ch->type == CHAN_SLACK ? DISPATCH_SLACK_INTERVAL_MS : 0;
-	int64_t wait = cs->last_ms + gap - S_mono_ms();
-
-	if (cs->last_ms && wait > 0) {
-		struct timespec ts = {wait / 1000, (wait % 1000) * 1000000};
-
-		nanosleep(&ts, NULL);
-	}
-	cs->last_ms = S_mono_ms();
+	return l->r->stop && *l->r->stop;
 }
 
-int64_t dispatch_next_at(int64_t now, int attempts, long retry_after,
+/* Sleeps until monotonic time 'until_ms', or until a stop. */
+static void S_nap_until(const struct lane *l, int64_t until_ms)
+{
+	for (;;) {
+		int64_t left = until_ms - S_mono_ms();
+		struct timespec ts;
+
+		if (left <= 0 || S_stopped(l))
+			return;
+		if (left > DISPATCH_NAP_MS)
+			left = DISPATCH_NAP_MS;
+		ts.tv_sec = left / 1000;
+		ts.tv_nsec = (left % 1000) * 1000000;
+		nanosleep(&ts, NULL);
+	}
+}
+
+int64_t dispatch_next_at(int64_t now, int attempts, long retry_after_ms,
 			 uint64_t seed)
 {
 	int64_t delay = DISPATCH_BACKOFF_BASE;
 	uint64_t x = seed * 0x9E3779B97F4A7C15ull + (uint64_t)attempts;
 
-	if (retry_after >= 0) /* the receiver said when */
-		return now + (retry_after > 0 ? retry_after : 1);
+	/* the receiver said when; the lane's pause keeps the milliseconds,
+	 * so the row itself may be due again in the same second */
+	if (retry_after_ms >= 0)
+		return now + retry_after_ms / 1000;
 	for (int i = 1; i < attempts && delay < DISPATCH_BACKOFF_CAP; i++)
 		delay *= 2;
 	if (delay > DISPATCH_BACKOFF_CAP)
@@ -95,220 +116,565 @@ int64_t dispatch_next_at(int64_t now, int attempts, long retry_after,
 	       (int64_t)(x % (uint64_t)(2 * (delay / 4) + 1));
 }
 
-static struct chan_state *S_state(struct dispatch *d, const char *name)
+/* ---- creating -------------------------------------------------------- */
+
+struct dispatch *
+dispatch_create_with(const struct config *cfg, struct store *st,
+		     const struct chan_ops *(*ops_of)(enum chan_type t))
 {
-	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->cs[i].ch->name, name) == 0)
-			return &d->cs[i];
-	return NULL;
+	struct dispatch *d = nt_xcalloc(1, sizeof(*d));
+
+	d->cfg = cfg;
+	d->st = st;
+	d->ops_of = ops_of ? ops_of : chan_ops;
+	pthread_mutex_init(&d->report_mu, NULL);
+	return d;
 }
 
-static const char *S_secret_file(const struct chan_conf *ch)
+struct dispatch *dispatch_create(const struct config *cfg, struct store *st)
 {
-	switch (ch->type) {
-	case CHAN_SLACK:
-	case CHAN_HOOKSHOT:
-		return ch->webhook_url_file;
-	case CHAN_MATRIX:
-		return ch->access_token_file;
-	case CHAN_SMTP:
-		return ch->password_file;
-	}
-	return NULL;
+	return dispatch_create_with(cfg, st, NULL);
 }
 
-/* Reads the channel's secret once; false (and 'o' says why) if it
- * cannot be had. */
-static bool S_secret(struct chan_state *cs, struct chan_outcome *o)
+void dispatch_free(struct dispatch *d)
 {
-	const char *file = S_secret_file(cs->ch);
+	if (d == NULL)
+		return;
+	pthread_mutex_destroy(&d->report_mu);
+	free(d);
+}
+
+/* ---- the memo: what a channel keeps across processes ---------------- */
+
+static char *S_memo_get(void *ctx, const char *key)
+{
+	struct lane *l = ctx;
+	struct nt_err err = {{0}};
+	char *v = NULL;
+
+	pthread_mutex_lock(&l->mu);
+	if (store_kv_get(l->st, key, &v, &err) != NT_OK)
+		log_warnx("%s", err.msg);
+	pthread_mutex_unlock(&l->mu);
+	return v;
+}
+
+static void S_memo_set(void *ctx, const char *key, const char *value)
+{
+	struct lane *l = ctx;
 	struct nt_err err = {{0}};
 
-	if (cs->secret || file == NULL)
-		return true;
-	if (config_read_secret(file, &cs->secret, &err) == NT_OK)
-		return true;
-	o->fate = CHAN_PERM;
-	snprintf(o->reason, sizeof(o->reason), "%.150s", err.msg);
-	return false;
+	pthread_mutex_lock(&l->mu);
+	if (store_kv_set(l->st, key, value, &err) != NT_OK)
+		log_warnx("%s", err.msg);
+	pthread_mutex_unlock(&l->mu);
 }
+
+/* ---- outcomes --------------------------------------------------------- */
 
 static const char *S_fate_name(enum chan_fate f)
 {
 	return f == CHAN_SENT ? "sent" : f == CHAN_TEMP ? "temp" : "failed";
 }
 
-/* Writes the outcome of one attempt of 'row' to the store. */
-static nt_rc S_record(struct dispatch *d, const struct dlv *row,
-		      struct chan_outcome *o, int64_t now,
-		      dispatch_report_fn fn, void *ctx, struct nt_err *err)
+/* A temporary failure past delivery.max_age is a failure. */
+static void S_give_up(const struct lane *l, const struct dlv *row, int64_t now,
+		      struct chan_outcome *o)
 {
-	int64_t next = -1;
-	nt_rc rc;
-
-	if (o->fate == CHAN_TEMP &&
-	    now - row->created_at >= config_max_age(d->cfg)) {
-		o->fate = CHAN_PERM;
-		snprintf(o->reason + strlen(o->reason),
-			 sizeof(o->reason) - strlen(o->reason),
-			 " (gave up after %lds)", config_max_age(d->cfg));
-	}
-	if (o->fate == CHAN_SENT) {
-		rc = store_mark_sent(d->st, row->id, o->remote_id, now, err);
-	} else if (o->fate == CHAN_TEMP) {
-		next = dispatch_next_at(now, row->attempts, o->retry_after,
-					(uint64_t)row->id);
-		rc = store_mark_retry(d->st, row->id, next, o->reason, err);
-	} else {
-		rc = store_mark_failed(d->st, row->id, o->reason, now, err);
-	}
-	log_info("delivery id=%lld chan=%s%s%s post=%s attempt=%d result=%s "
-		 "http=%ld retry_in=%llds%s%s",
-		 (long long)row->id, row->channel,
-		 row->recipient && row->recipient[0] ? " rcpt=" : "",
-		 row->recipient ? row->recipient : "", row->post_id,
-		 row->attempts, S_fate_name(o->fate), o->http_status,
-		 (long long)(next >= 0 ? next - now : 0),
-		 o->reason[0] ? " reason=" : "", o->reason);
-	if (fn)
-		fn(ctx, row, o, next);
-	return rc;
-}
-
-static nt_rc S_chat(struct dispatch *d, struct chan_state *cs,
-		    const struct dlv *row, int64_t now, dispatch_report_fn fn,
-		    void *ctx, struct nt_err *err)
-{
-	struct chan_outcome o = {.retry_after = -1};
-
-	if (S_secret(cs, &o)) {
-		struct chan_send_env env = {NULL, d->st, cs->secret};
-
-		if (cs->http == NULL)
-			cs->http = http_create();
-		env.http = cs->http;
-		S_pace(cs);
-		chan_send(cs->ch, &env, row->id, row->payload, row->len, &o);
-	}
-	return S_record(d, row, &o, now, fn, ctx, err);
-}
-
-/* The envelope sender: the address inside "Name <user@domain>". */
-static char *S_envelope(const char *from)
-{
-	const char *lt = strrchr(from, '<');
+	long max_age = config_max_age(l->d->cfg);
 	size_t n;
 
-	if (lt == NULL)
-		return nt_xstrdup(from);
-	n = strcspn(lt + 1, ">");
-	return nt_xstrndup(lt + 1, n);
+	if (o->fate != CHAN_TEMP || now - row->created_at < max_age)
+		return;
+	o->fate = CHAN_PERM;
+	n = strlen(o->reason);
+	snprintf(o->reason + n, sizeof(o->reason) - n, " (gave up after %lds)",
+		 max_age);
 }
 
-static void S_smtp_outcome(const struct smtp_item *it, nt_rc session,
-			   const char *why, struct chan_outcome *o)
+/* One line per attempt, in the shape of OpenSMTPD's mta_log(): the
+ * reason only for what did not go, the receiver's id for what did. */
+static void S_log(const struct dlv *row, const struct chan_outcome *o,
+		  int64_t retry_in)
 {
-	enum smtp_fate f = smtp_item_fate(it);
+	const char *rcpt = row->recipient ? row->recipient : "";
+	char tail[320] = "";
 
-	memset(o, 0, sizeof(*o));
-	o->retry_after = -1;
-	if (session == NT_EPERM) {
-		o->fate = CHAN_PERM;
-		snprintf(o->reason, sizeof(o->reason), "%.150s", why);
+	if (o->fate == CHAN_TEMP)
+		snprintf(tail, sizeof(tail), " retry_in=%llds",
+			 (long long)retry_in);
+	if (o->fate != CHAN_SENT && o->reason[0])
+		snprintf(tail + strlen(tail), sizeof(tail) - strlen(tail),
+			 " reason=%s", o->reason);
+	if (o->fate == CHAN_SENT && o->remote_id[0])
+		snprintf(tail, sizeof(tail), " remote=%s", o->remote_id);
+	log_info("delivery id=%lld chan=%s%s%s post=%s attempt=%d result=%s "
+		 "status=%ld%s",
+		 (long long)row->id, row->channel, rcpt[0] ? " rcpt=" : "",
+		 rcpt, row->post_id, row->attempts, S_fate_name(o->fate),
+		 o->status, tail);
+}
+
+/* The receiver asked to wait: the lane waits, not each row apart, and
+ * keeps the receiver's pace for the rest of the run.  A token bucket
+ * (Synapse: burst 10, then 0.2 a second) says only when its next token
+ * comes: two such answers with k messages taken between them give its
+ * period, (t2 - t1) / k, and the lane sends one message a period, so
+ * that it draws no further 429 (retrying each row when told draws one
+ * a message). */
+static void S_pace(struct lane *l, const struct chan_outcome *o)
+{
+	int64_t token_at;
+
+	if (o->fate == CHAN_SENT) {
+		l->taken++;
 		return;
 	}
-	o->fate = f == SMTP_SENT   ? CHAN_SENT
-		  : f == SMTP_PERM ? CHAN_PERM
-				   : CHAN_TEMP;
-	if (f != SMTP_SENT)
-		snprintf(o->reason, sizeof(o->reason), "smtp %d %s", it->status,
-			 it->status ? it->text : why);
+	if (o->fate != CHAN_TEMP || o->retry_after_ms < 0)
+		return;
+	token_at = S_mono_ms() + o->retry_after_ms;
+	l->pause_until_ms = token_at;
+	if (l->token_at_ms > 0 && l->taken > 0)
+		/* 2 % over the period: a clock's jitter must not cost a 429 */
+		l->interval_ms = (token_at - l->token_at_ms) * 102 / 100 /
+				 (int64_t)l->taken;
+	else if (o->retry_after_ms > l->interval_ms)
+		l->interval_ms = o->retry_after_ms;
+	if (l->interval_ms < l->ops->interval_ms)
+		l->interval_ms = l->ops->interval_ms;
+	l->token_at_ms = token_at;
+	l->taken = 0;
 }
 
-/* Claims the due rows of one SMTP channel (the first already claimed)
- * and sends them over one session: each recipient gets its own fate, a
- * 4xx recipient is retried alone. */
-static nt_rc S_smtp(struct dispatch *d, struct chan_state *cs,
-		    struct dlv *first, int64_t now, size_t max,
-		    dispatch_report_fn fn, void *ctx, size_t *done,
-		    struct nt_err *err)
+/* Writes the outcomes waiting, under l->mu. */
+static void S_flush(struct lane *l)
 {
-	struct dlv *rows[DISPATCH_SMTP_BATCH] = {first};
-	struct smtp_item items[DISPATCH_SMTP_BATCH];
-	struct chan_outcome o = {.retry_after = -1};
-	struct nt_err serr = {{0}};
-	struct smtp_opts so = {0};
-	size_t n = 1;
-	nt_rc rc = NT_OK, session = NT_EPERM;
+	nt_rc rc;
 
-	while (n < DISPATCH_SMTP_BATCH && n < max && rc == NT_OK) {
-		rc = store_claim(d->st, cs->ch->name, now, config_lease(d->cfg),
-				 &rows[n], err);
-		if (rc == NT_OK && rows[n] == NULL)
-			break;
-		n += rc == NT_OK;
-	}
-	memset(items, 0, sizeof(items));
-	for (size_t i = 0; i < n; i++) {
-		items[i].rcpt = rows[i]->recipient;
-		items[i].data = rows[i]->payload;
-		items[i].len = rows[i]->len;
-	}
-	if (S_secret(cs, &o)) {
-		char *envelope = S_envelope(cs->ch->from);
+	if (l->n_pend == 0)
+		return;
+	rc = store_record(l->st, l->pend, l->n_pend, &l->err);
+	if (rc && l->rc == NT_OK)
+		l->rc = rc;
+	l->n_pend = 0;
+}
 
-		so = (struct smtp_opts){cs->ch->host,	  cs->ch->port,
-					cs->ch->starttls, cs->ch->username,
-					cs->secret,	  cs->ch->ca_file,
-					envelope,	  30};
-		session = smtp_send(&so, items, n, &serr);
-		free(envelope);
+/* Flushes a group that is full or has waited long enough, under l->mu. */
+static void S_flush_due(struct lane *l)
+{
+	if (l->n_pend >= DISPATCH_GROUP ||
+	    (l->n_pend > 0 &&
+	     S_mono_ms() - l->pend_since_ms >= DISPATCH_GROUP_MS))
+		S_flush(l);
+}
+
+/* Adds the outcome of 'row' to the group (its texts stay in 'o', which
+ * outlives the group: the batch ends with a flush). */
+static void S_record(struct lane *l, const struct dlv *row,
+		     struct chan_outcome *o, int64_t now, int64_t *next)
+{
+	struct store_outcome so = {row->id, row->claim, DLV_SENT, now, NULL};
+
+	*next = -1;
+	S_give_up(l, row, now, o);
+	if (o->fate == CHAN_SENT) {
+		so.text = o->remote_id[0] ? o->remote_id : NULL;
+	} else if (o->fate == CHAN_TEMP) {
+		*next = dispatch_next_at(now, row->attempts, o->retry_after_ms,
+					 (uint64_t)row->id);
+		so.state = DLV_PENDING;
+		so.at = *next;
+		so.text = o->reason;
 	} else {
-		snprintf(serr.msg, sizeof(serr.msg), "%.150s", o.reason);
+		so.state = DLV_FAILED;
+		so.text = o->reason;
 	}
+	if (l->n_pend == DISPATCH_GROUP)
+		S_flush(l);
+	if (l->n_pend == 0)
+		l->pend_since_ms = S_mono_ms();
+	l->pend[l->n_pend++] = so;
+	S_flush_due(l);
+}
+
+/* The channel is done with a job: record it (in a group, see
+ * DISPATCH_GROUP), log, report. */
+static void S_done(void *ctx, struct chan_job *job)
+{
+	struct lane *l = ctx;
+	struct dlv *row = NULL;
+	int64_t now = (int64_t)time(NULL), next = -1;
+	size_t i;
+
+	pthread_mutex_lock(&l->mu);
+	i = l->jobs && job >= l->jobs ? (size_t)(job - l->jobs) : l->n_rows;
+	if (i < l->n_rows && l->rows[i]->id == job->row_id && !l->finished[i]) {
+		row = l->rows[i];
+		l->finished[i] = true;
+	}
+	if (row == NULL) { /* not one of ours, or told twice: a bug */
+		pthread_mutex_unlock(&l->mu);
+		return;
+	}
+	S_record(l, row, &job->out, now, &next);
+	S_pace(l, &job->out);
+	pthread_mutex_unlock(&l->mu);
+
+	pthread_mutex_lock(&l->d->report_mu);
+	S_log(row, &job->out, next >= 0 ? next - now : 0);
+	if (l->r->report)
+		l->r->report(l->r->ctx, row, &job->out, next,
+			     next < 0 || next > l->r->wait_until);
+	pthread_mutex_unlock(&l->d->report_mu);
+}
+
+/* Rows claimed while no sender could be had (a secret file missing or
+ * readable by others): failed, as a refused message is; `notify retry`
+ * sends them once the administrator has mended the cause. */
+static void S_no_sender(struct lane *l, struct chan_job *jobs, size_t n)
+{
 	for (size_t i = 0; i < n; i++) {
-		S_smtp_outcome(&items[i], session, serr.msg, &o);
-		if (rc == NT_OK)
-			rc = S_record(d, rows[i], &o, now, fn, ctx, err);
-		if (i > 0)
-			dlv_free(rows[i]);
+		struct chan_outcome *o = &jobs[i].out;
+
+		memset(o, 0, sizeof(*o));
+		o->fate = CHAN_PERM;
+		o->retry_after_ms = -1;
+		text_printable_to(o->reason, sizeof(o->reason),
+				  l->open_err.msg);
+		S_done(l, &jobs[i]);
 	}
-	*done = n;
+}
+
+/* ---- a lane ----------------------------------------------------------- */
+
+/* The body of each row, read once for the rows that share it. */
+static nt_rc S_jobs(struct lane *l, struct dlv **rows, size_t n,
+		    struct chan_job *jobs, char **txns)
+{
+	char *body = NULL;
+	size_t len = 0;
+	int64_t body_id = 0;
+	nt_rc rc = NT_OK;
+
+	for (size_t i = 0; i < n && rc == NT_OK; i++) {
+		if (rows[i]->body_id != body_id) {
+			/* later rows keep pointing at earlier bodies: the
+			 * first row of each owns its body */
+			rc = store_body(l->st, rows[i]->body_id, &body, &len,
+					&l->err);
+			if (rc)
+				break;
+			rows[i]->payload = body;
+			rows[i]->len = len;
+			body_id = rows[i]->body_id;
+		}
+		txns[i] = nt_xasprintf("%s-%lld", store_id(l->st),
+				       (long long)rows[i]->id);
+		jobs[i] = (struct chan_job){
+			.row_id = rows[i]->id,
+			.txn = txns[i],
+			.recipient = rows[i]->recipient,
+			.body = body,
+			.len = len,
+			.to_at = rows[i]->to_at,
+			.out = {.retry_after_ms = -1},
+		};
+	}
 	return rc;
 }
 
-nt_rc dispatch_run(struct dispatch *d, int64_t now, size_t max_rows,
-		   dispatch_report_fn fn, void *ctx, struct nt_err *err)
+/* The posts of the scope whose rows this lane may still have due, or
+ * none.  *at is the earliest due time, -1 when nothing waits. */
+static nt_rc S_next_due(struct lane *l, int64_t *at)
 {
-	size_t done = 0;
+	const struct dispatch_scope *sc = &l->r->scope;
 	nt_rc rc = NT_OK;
 
-	while (done < max_rows && rc == NT_OK) {
-		struct dlv *row = NULL;
-		struct chan_state *cs;
-		size_t k = 1;
+	*at = -1;
+	if (sc->n_posts == 0)
+		return store_next_due(l->st, NULL, l->ch->name, at, &l->err);
+	for (size_t i = 0; i < sc->n_posts && rc == NT_OK; i++) {
+		int64_t t = -1;
 
-		rc = store_claim(d->st, NULL, now, config_lease(d->cfg), &row,
-				 err);
-		if (rc || row == NULL)
-			break;
-		cs = S_state(d, row->channel);
-		if (cs == NULL) {
-			struct chan_outcome o = {.fate = CHAN_PERM,
-						 .retry_after = -1};
-
-			snprintf(o.reason, sizeof(o.reason),
-				 "no channel '%s' in the configuration",
-				 row->channel);
-			rc = S_record(d, row, &o, now, fn, ctx, err);
-		} else if (cs->ch->type == CHAN_SMTP) {
-			rc = S_smtp(d, cs, row, now, max_rows - done, fn, ctx,
-				    &k, err);
-		} else {
-			rc = S_chat(d, cs, row, now, fn, ctx, err);
-		}
-		dlv_free(row);
-		done += k;
+		rc = store_next_due(l->st, sc->posts[i], l->ch->name, &t,
+				    &l->err);
+		if (rc == NT_OK && t >= 0 && (*at < 0 || t < *at))
+			*at = t;
 	}
+	return rc;
+}
+
+/* Waits for the next due row within the run's window: false when there
+ * is none (or a stop). */
+static bool S_wait_due(struct lane *l)
+{
+	int64_t at = -1, now = (int64_t)time(NULL);
+
+	l->rc = S_next_due(l, &at);
+	if (l->rc || at < 0 || at > l->r->wait_until || S_stopped(l))
+		return false;
+	if (at > now)
+		S_nap_until(l, S_mono_ms() + (at - now) * 1000);
+	return !S_stopped(l);
+}
+
+/* Keeps the receiver's pace: the interval since the last send, and any
+ * pause it asked for.  A pause that ends past the run's window ends the
+ * lane: its rows wait for the next run. */
+static bool S_keep_pace(struct lane *l, int64_t last_ms)
+{
+	int64_t now_ms = S_mono_ms();
+	int64_t until = last_ms ? last_ms + l->interval_ms : 0;
+	int64_t left;
+
+	if (l->pause_until_ms > until)
+		until = l->pause_until_ms;
+	left = until - now_ms;
+	if (l->pause_until_ms > now_ms &&
+	    (int64_t)time(NULL) + (left + 999) / 1000 > l->r->wait_until)
+		return false;
+	S_nap_until(l, until);
+	return !S_stopped(l);
+}
+
+static void S_set_batch(struct lane *l, struct dlv **rows,
+			struct chan_job *jobs, size_t n)
+{
+	pthread_mutex_lock(&l->mu);
+	l->rows = rows;
+	l->jobs = jobs;
+	l->n_rows = n;
+	l->finished = n ? nt_xcalloc(n, sizeof(*l->finished)) : NULL;
+	pthread_mutex_unlock(&l->mu);
+}
+
+static void S_end_batch(struct lane *l)
+{
+	pthread_mutex_lock(&l->mu);
+	S_flush(l);
+	for (size_t i = 0; i < l->n_rows; i++)
+		dlv_free(l->rows[i]);
+	free(l->rows);
+	free(l->finished);
+	l->jobs = NULL;
+	l->rows = NULL;
+	l->finished = NULL;
+	l->n_rows = 0;
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* Claims and sends one batch; false when there was nothing to claim. */
+static bool S_batch(struct lane *l, size_t max)
+{
+	struct store_lane sl = {l->ch->name, l->r->scope.posts,
+				l->r->scope.n_posts};
+	struct dlv **rows = nt_xcalloc(max, sizeof(*rows));
+	struct chan_job *jobs;
+	char **txns;
+	size_t n = 0;
+
+	/* a fresh clock for every claim: a lease starts when it is taken */
+	l->rc = store_claim_batch(l->st, &sl, (int64_t)time(NULL),
+				  config_lease(l->d->cfg), max, rows, &n,
+				  &l->err);
+	if (l->rc || n == 0) {
+		free(rows);
+		return false;
+	}
+	jobs = nt_xcalloc(n, sizeof(*jobs));
+	S_set_batch(l, rows, jobs, n);
+	txns = nt_xcalloc(n, sizeof(*txns));
+	l->rc = S_jobs(l, rows, n, jobs, txns);
+	if (l->rc == NT_OK && l->sender == NULL)
+		S_no_sender(l, jobs, n);
+	else if (l->rc == NT_OK)
+		l->ops->send(l->sender, jobs, n, S_done, l);
+	S_end_batch(l); /* writes the last outcomes: before the jobs go */
+	for (size_t i = 0; i < n; i++)
+		free(txns[i]);
+	free(txns);
+	free(jobs);
+	return true;
+}
+
+static void *S_lane_main(void *arg)
+{
+	struct lane *l = arg;
+	size_t max = l->ops->batch(l->ch);
+	int64_t last_ms = 0;
+
+	while (l->rc == NT_OK && !S_stopped(l)) {
+		if (!S_keep_pace(l, last_ms))
+			break;
+		last_ms = S_mono_ms();
+		if (!S_batch(l, max ? max : 1)) {
+			last_ms = 0;
+			if (l->rc || !S_wait_due(l))
+				break;
+		}
+	}
+	pthread_mutex_lock(&l->mu);
+	l->running = false;
+	pthread_mutex_unlock(&l->mu);
+	return NULL;
+}
+
+/* ---- the run ---------------------------------------------------------- */
+
+static bool S_in_scope(const struct dispatch_scope *sc,
+		       const struct chan_conf *ch)
+{
+	if (sc->n_chans == 0)
+		return ch->enabled;
+	for (size_t i = 0; i < sc->n_chans; i++)
+		if (strcmp(sc->chans[i], ch->name) == 0)
+			return true;
+	return false;
+}
+
+/* The lane's store handle, secret and sender.  A missing sender is not
+ * an error of the run: its rows are retried later (S_no_sender). */
+static nt_rc S_lane_open(struct lane *l, struct nt_err *err)
+{
+	const char *file = l->ops->secret_file(l->ch);
+	nt_rc rc = store_open(store_path(l->d->st), &l->st, err);
+
+	if (rc == NT_OK)
+		rc = store_relax_sync(l->st, err);
+	if (rc)
+		return rc;
+	l->memo = (struct chan_memo){S_memo_get, S_memo_set, l};
+	if (file && config_read_secret(file, &l->secret, &l->open_err))
+		return NT_OK;
+	if (l->ops->open(l->ch, l->secret, &l->memo, &l->sender, &l->open_err))
+		l->sender = NULL;
+	return NT_OK;
+}
+
+static void S_lane_close(struct lane *l)
+{
+	if (l->sender)
+		l->ops->close(l->sender);
+	config_secret_free(l->secret);
+	store_close(l->st);
+	pthread_mutex_destroy(&l->mu);
+}
+
+/* Extends the leases of what every running lane holds; false when no
+ * lane runs any more. */
+static bool S_renew(struct dispatch *d, struct lane *lanes, size_t n)
+{
+	int64_t until = (int64_t)time(NULL) + config_lease(d->cfg);
+	bool any = false;
+
+	for (size_t i = 0; i < n; i++) {
+		struct lane *l = &lanes[i];
+		const struct dlv **held;
+		size_t k = 0;
+		struct nt_err err = {{0}};
+
+		pthread_mutex_lock(&l->mu);
+		any |= l->running;
+		held = nt_xcalloc(l->n_rows ? l->n_rows : 1, sizeof(*held));
+		for (size_t j = 0; j < l->n_rows; j++)
+			if (!l->finished[j])
+				held[k++] = l->rows[j];
+		if (k > 0 && store_renew(d->st, held, k, until, &err) != NT_OK)
+			log_warnx("%s", err.msg);
+		pthread_mutex_unlock(&l->mu);
+		free(held);
+	}
+	return any;
+}
+
+/* The caller's thread while the lanes run: renew leases at a third of
+ * the lease, so that none runs out under a live sender. */
+static void S_watch_lanes(struct dispatch *d, struct lane *lanes, size_t n)
+{
+	int64_t every = config_lease(d->cfg) * 1000 / 3;
+
+	if (every < DISPATCH_NAP_MS)
+		every = DISPATCH_NAP_MS;
+	for (;;) {
+		int64_t next = S_mono_ms() + every;
+		bool any = false;
+
+		while (S_mono_ms() < next) {
+			struct timespec ts = {0, DISPATCH_NAP_MS * 1000000L};
+
+			any = false;
+			for (size_t i = 0; i < n; i++) {
+				pthread_mutex_lock(&lanes[i].mu);
+				any |= lanes[i].running;
+				/* a slow server: what went is written
+				 * without waiting for the next message */
+				S_flush_due(&lanes[i]);
+				pthread_mutex_unlock(&lanes[i].mu);
+			}
+			if (!any)
+				return;
+			nanosleep(&ts, NULL);
+		}
+		if (!S_renew(d, lanes, n))
+			return;
+	}
+}
+
+static size_t S_lanes(struct dispatch *d, const struct dispatch_req *r,
+		      struct lane *lanes)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < config_n_channels(d->cfg); i++) {
+		const struct chan_conf *ch = config_channel(d->cfg, i);
+		const struct chan_ops *ops = d->ops_of(ch->type);
+
+		if (ops == NULL || !S_in_scope(&r->scope, ch))
+			continue;
+		memset(&lanes[n], 0, sizeof(lanes[n]));
+		lanes[n].d = d;
+		lanes[n].r = r;
+		lanes[n].ch = ch;
+		lanes[n].ops = ops;
+		lanes[n].interval_ms = ops->interval_ms;
+		pthread_mutex_init(&lanes[n].mu, NULL);
+		n++;
+	}
+	return n;
+}
+
+nt_rc dispatch_run(struct dispatch *d, const struct dispatch_req *r,
+		   struct nt_err *err)
+{
+	size_t n_ch = config_n_channels(d->cfg), n;
+	struct lane *lanes = nt_xcalloc(n_ch ? n_ch : 1, sizeof(*lanes));
+	nt_rc rc = NT_OK;
+
+	n = S_lanes(d, r, lanes);
+	for (size_t i = 0; i < n && rc == NT_OK; i++)
+		rc = S_lane_open(&lanes[i], err);
+	for (size_t i = 0; i < n && rc == NT_OK; i++) {
+		lanes[i].running = true;
+		lanes[i].started = pthread_create(&lanes[i].thread, NULL,
+						  S_lane_main, &lanes[i]) == 0;
+		if (!lanes[i].started) {
+			lanes[i].running = false;
+			rc = nt_fail(err, NT_EIO, "cannot start a lane: %s",
+				     strerror(errno));
+		}
+	}
+	/* on a failed start the lanes that run are stopped by their end
+	 * of rows; the leases of theirs are renewed meanwhile all the same */
+	S_watch_lanes(d, lanes, n);
+	for (size_t i = 0; i < n; i++) {
+		if (lanes[i].started)
+			pthread_join(lanes[i].thread, NULL);
+		if (rc == NT_OK && lanes[i].rc) {
+			rc = lanes[i].rc;
+			*err = lanes[i].err;
+		}
+		S_lane_close(&lanes[i]);
+	}
+	free(lanes);
 	return rc;
 }

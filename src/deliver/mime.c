@@ -614,8 +614,9 @@ out:
 
 /* Fills *from and the n-entry array *to (owned, free both with
  * S_mbox_free; *to with free(3)).  On failure, frees what it made. */
-static nt_rc S_mailboxes(const struct mime_msg *m, struct S_mbox *from,
-			 struct S_mbox **to, size_t *nto, struct nt_err *err)
+static nt_rc S_mailboxes(const struct mime_msg *m, bool want_to,
+			 struct S_mbox *from, struct S_mbox **to, size_t *nto,
+			 struct nt_err *err)
 {
 	GMimeParserOptions *po = g_mime_parser_options_new();
 	size_t n = 0;
@@ -623,12 +624,12 @@ static nt_rc S_mailboxes(const struct mime_msg *m, struct S_mbox *from,
 
 	g_mime_parser_options_set_address_compliance_mode(
 		po, GMIME_RFC_COMPLIANCE_STRICT);
-	while (m->to && m->to[n])
+	while (want_to && m->to && m->to[n])
 		n++;
-	*to = nt_xcalloc(n, sizeof(**to));
+	*to = nt_xcalloc(n ? n : 1, sizeof(**to));
 	*nto = n;
 	rc = S_mailbox(po, "From", m->from, from, err);
-	if (!rc && n == 0)
+	if (!rc && n == 0 && want_to)
 		rc = nt_fail(err, NT_EINVAL, "To: no recipient");
 	for (size_t i = 0; !rc && i < n; i++)
 		rc = S_mailbox(po, "To", m->to[i], &(*to)[i], err);
@@ -657,9 +658,21 @@ static void S_mailbox_out(struct S_hdr *h, const struct S_mbox *mb, bool comma)
 
 /* ---- message ------------------------------------------------------- */
 
+static void S_to_line(struct nt_buf *b, const struct S_mbox *to, size_t nto)
+{
+	struct S_hdr h;
+
+	S_hdr_begin(&h, b, "To");
+	for (size_t i = 0; i < nto; i++)
+		S_mailbox_out(&h, &to[i], i + 1 < nto);
+	S_hdr_end(&h);
+}
+
+/* With nto 0 the To: line is left out; *to_at is where it goes. */
 static void S_headers(struct nt_buf *b, const struct mime_msg *m,
 		      const char *date, const struct S_mbox *from,
-		      const struct S_mbox *to, size_t nto, bool https)
+		      const struct S_mbox *to, size_t nto, bool https,
+		      size_t *to_at)
 {
 	struct S_hdr h;
 	char *s;
@@ -667,10 +680,9 @@ static void S_headers(struct nt_buf *b, const struct mime_msg *m,
 	S_hdr_begin(&h, b, "From");
 	S_mailbox_out(&h, from, false);
 	S_hdr_end(&h);
-	S_hdr_begin(&h, b, "To");
-	for (size_t i = 0; i < nto; i++)
-		S_mailbox_out(&h, &to[i], i + 1 < nto);
-	S_hdr_end(&h);
+	*to_at = b->len;
+	if (nto > 0)
+		S_to_line(b, to, nto);
 	S_hdr_begin(&h, b, "Subject");
 	s = S_clean(m->subject);
 	S_text(&h, s);
@@ -823,8 +835,8 @@ static nt_rc S_check_wire(const struct nt_buf *b, struct nt_err *err)
 	return NT_OK;
 }
 
-nt_rc mime_build(const struct mime_msg *m, char **out, size_t *len,
-		 struct nt_err *err)
+static nt_rc S_build(const struct mime_msg *m, bool want_to, char **out,
+		     size_t *len, size_t *to_at, struct nt_err *err)
 {
 	struct S_mbox from = {NULL, NULL}, *to = NULL;
 	struct nt_buf b = NT_BUF_INIT;
@@ -841,10 +853,10 @@ nt_rc mime_build(const struct mime_msg *m, char **out, size_t *len,
 	if (date == NULL)
 		return nt_fail(err, NT_EINVAL, "Date: %jd is out of range",
 			       (intmax_t)m->date);
-	rc = S_mailboxes(m, &from, &to, &nto, err);
+	rc = S_mailboxes(m, want_to, &from, &to, &nto, err);
 	if (rc)
 		goto fail;
-	S_headers(&b, m, date, &from, to, nto, https);
+	S_headers(&b, m, date, &from, to, nto, https, to_at);
 	S_body(&b, m);
 	rc = S_check_wire(&b, err);
 	if (rc)
@@ -861,6 +873,78 @@ fail:
 	return rc;
 }
 
+nt_rc mime_build(const struct mime_msg *m, char **out, size_t *len,
+		 struct nt_err *err)
+{
+	size_t to_at;
+
+	return S_build(m, true, out, len, &to_at, err);
+}
+
+nt_rc mime_build_shared(const struct mime_msg *m, char **out, size_t *len,
+			size_t *to_at, struct nt_err *err)
+{
+	size_t at = 0;
+	nt_rc rc = S_build(m, false, out, len, &at, err);
+
+	if (rc == NT_OK)
+		*to_at = at;
+	return rc;
+}
+
+/* A bare local@domain needs no parser: the common case, and the one of
+ * every subscriber, is served without GMime. */
+static nt_rc S_one_mailbox(const char *in, struct S_mbox *mb,
+			   struct nt_err *err)
+{
+	GMimeParserOptions *po;
+	nt_rc rc;
+
+	if (in && strlen(in) <= MIME_ADDR_MAX && S_addr_spec(in)) {
+		mb->name = nt_xstrdup("");
+		mb->addr = nt_xstrdup(in);
+		return NT_OK;
+	}
+	S_init();
+	po = g_mime_parser_options_new();
+	g_mime_parser_options_set_address_compliance_mode(
+		po, GMIME_RFC_COMPLIANCE_STRICT);
+	rc = S_mailbox(po, "To", in, mb, err);
+	g_mime_parser_options_free(po);
+	return rc;
+}
+
+nt_rc mime_compose(const char *shared, size_t len, size_t to_at,
+		   const char *rcpt, struct nt_buf *out, struct nt_err *err)
+{
+	struct S_mbox mb = {NULL, NULL};
+	nt_rc rc;
+
+	if (to_at > len)
+		return nt_fail(err, NT_EINVAL, "To: position %zu past the end",
+			       to_at);
+	rc = S_one_mailbox(rcpt, &mb, err);
+	if (rc)
+		return rc;
+	nt_buf_add(out, shared, to_at);
+	S_to_line(out, &mb, 1);
+	nt_buf_add(out, shared + to_at, len - to_at);
+	S_mbox_free(&mb);
+	return NT_OK;
+}
+
+nt_rc mime_to_line(const char *rcpt, struct nt_buf *out, struct nt_err *err)
+{
+	struct S_mbox mb = {NULL, NULL};
+	nt_rc rc = S_one_mailbox(rcpt, &mb, err);
+
+	if (rc)
+		return rc;
+	S_to_line(out, &mb, 1);
+	S_mbox_free(&mb);
+	return NT_OK;
+}
+
 nt_rc mime_check(const struct mime_msg *m, struct nt_err *err)
 {
 	struct S_mbox from = {NULL, NULL}, *to = NULL;
@@ -871,7 +955,7 @@ nt_rc mime_check(const struct mime_msg *m, struct nt_err *err)
 	S_init();
 	rc = S_check_fields(m, &https, err);
 	if (rc == NT_OK)
-		rc = S_mailboxes(m, &from, &to, &nto, err);
+		rc = S_mailboxes(m, true, &from, &to, &nto, err);
 	S_mbox_free(&from);
 	for (size_t i = 0; i < nto && to; i++)
 		S_mbox_free(&to[i]);

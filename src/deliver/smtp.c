@@ -22,6 +22,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -49,7 +54,8 @@
 #define SMTP_LINE_MAX 998	 /* bytes per line without CRLF, RFC 5322 */
 #define SMTP_CHUNK (64 * 1024)	 /* bytes handed to libESMTP per callback */
 #define SMTP_REPLY_MAX 512	 /* bytes kept of one reply line */
-#define SMTP_TLS13_SETTLE_MS 100 /* ms to take TLS 1.3 session tickets */
+#define SMTP_TLS13_SETTLE_MS 100 /* ms at most to wait for TLS 1.3 tickets */
+#define SMTP_FD_SCAN_MAX 4096	 /* fds looked at for libESMTP's socket */
 
 /* Where the session is, from what the client last sent. */
 enum S_phase {
@@ -72,9 +78,11 @@ struct S_sess;
 /* The message callback's view of one item. */
 struct S_msg {
 	struct S_sess *ss;
-	const struct smtp_item *it;
+	struct smtp_item *it;
+	size_t i; /* its index, for opts.done */
 	smtp_message_t m;
-	size_t pos; /* next byte of it->data to hand out */
+	size_t pos;    /* next byte of the message to hand out */
+	bool reported; /* opts.done was called */
 };
 
 struct S_sess {
@@ -100,6 +108,7 @@ struct S_sess {
 	char tls_detail[128];	   /* why OpenSSL rejected the certificate */
 	char line[SMTP_REPLY_MAX]; /* reply line being read */
 	size_t line_len;
+	int tickets; /* TLS 1.3 session tickets received */
 };
 
 /* ---- checks before connecting ---------------------------------------- */
@@ -203,10 +212,12 @@ static const char *S_scan_data(const char *d, size_t len, size_t *at)
 	return start == len ? NULL : "no CRLF at the end";
 }
 
+/* *checked is the data last found good: items sharing it are not
+ * scanned again (10,000 recipients of one body). */
 static nt_rc S_check_item(const struct smtp_item *it, size_t i,
-			  struct nt_err *err)
+			  const char **checked, struct nt_err *err)
 {
-	const char *bad;
+	const char *bad = NULL;
 	size_t at = 0;
 
 	if (!S_valid_addr(it->rcpt))
@@ -214,11 +225,19 @@ static nt_rc S_check_item(const struct smtp_item *it, size_t i,
 			       i);
 	if (it->data == NULL || it->len == 0)
 		return nt_fail(err, NT_EINVAL, "smtp: item %zu: no data", i);
-	bad = S_scan_data(it->data, it->len, &at);
+	if (it->ins_len > 0 &&
+	    (it->ins == NULL || it->ins_at > it->len ||
+	     (it->ins_at > 0 && it->data[it->ins_at - 1] != '\n')))
+		bad = "an insertion off a line start";
+	else if (it->ins_len > 0)
+		bad = S_scan_data(it->ins, it->ins_len, &at);
+	if (bad == NULL && it->data != *checked)
+		bad = S_scan_data(it->data, it->len, &at);
 	if (bad != NULL)
 		return nt_fail(err, NT_EINVAL,
 			       "smtp: item %zu (%s): %s at byte %zu", i,
 			       it->rcpt, bad, at);
+	*checked = it->data;
 	return NT_OK;
 }
 
@@ -480,9 +499,12 @@ static long S_ms_since(const struct timespec *t0)
 /* A TLS 1.3 server sends session tickets just after the handshake.  If
  * they come in before libESMTP has flushed its EHLO, libESMTP (1.1 reads
  * before it writes) waits for the reply to a command it has not sent, for
- * a whole timeout.  So take them now, for a short while; data is left to
- * libESMTP (SSL_peek).  Loopback and LAN are where this race is lost. */
-static void S_settle_tls13(const struct S_sess *ss, SSL *ssl)
+ * a whole timeout.  So take them now: until the first ticket has come
+ * (S_new_session() counts them) and no more is waiting in the socket,
+ * with SMTP_TLS13_SETTLE_MS as the bound for a server that sends none.
+ * Data is left to libESMTP (SSL_peek).  Loopback and LAN are where this
+ * race is lost. */
+static void S_settle_tls13(struct S_sess *ss, SSL *ssl)
 {
 	struct pollfd pfd = {.fd = SSL_get_rfd(ssl), .events = POLLIN};
 	struct timespec t0;
@@ -495,12 +517,80 @@ static void S_settle_tls13(const struct S_sess *ss, SSL *ssl)
 	if (SSL_version(ssl) != TLS1_3_VERSION || pfd.fd < 0)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (left > 0 && poll(&pfd, 1, (int)left) > 0) {
+	while (left > 0 && poll(&pfd, 1, ss->tickets ? 0 : (int)left) > 0) {
 		r = SSL_peek(ssl, &c, 1);
 		if (r > 0 || SSL_get_error(ssl, r) != SSL_ERROR_WANT_READ)
 			break; /* data, or an error libESMTP will meet */
 		left = SMTP_TLS13_SETTLE_MS - S_ms_since(&t0);
 	}
+}
+
+/* OpenSSL's new-session callback: a ticket came.  Not kept (1 would
+ * mean we own the session). */
+static int S_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	struct S_sess *ss = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+
+	(void)sess;
+	if (ss != NULL)
+		ss->tickets++;
+	return 0;
+}
+
+/* libESMTP connects its own socket and offers no option: at its
+ * connect event, set TCP_NODELAY on every TCP socket of the process
+ * that lacks it (libcurl sets it on its own already, so this touches
+ * the session's socket only, in effect). */
+static void S_nodelay(const struct S_sess *ss)
+{
+	int one = 1, set = 0;
+
+	for (int fd = 3; fd < SMTP_FD_SCAN_MAX; fd++) {
+		struct sockaddr_storage a;
+		socklen_t alen = sizeof(a);
+		int type = 0, nd = 0;
+		socklen_t tl = sizeof(type), nl = sizeof(nd);
+
+		if (fcntl(fd, F_GETFD) < 0 ||
+		    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+		    type != SOCK_STREAM ||
+		    getsockname(fd, (struct sockaddr *)&a, &alen) < 0 ||
+		    (a.ss_family != AF_INET && a.ss_family != AF_INET6) ||
+		    getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nd, &nl) < 0 ||
+		    nd)
+			continue;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			       sizeof(one)) == 0)
+			set++;
+	}
+	log_debug("smtp %s: TCP_NODELAY set on %d socket(s)", ss->server, set);
+}
+
+static void S_collect_one(smtp_message_t m, struct smtp_item *it);
+
+/* A message moved on: when its item's status is final, tell opts.done
+ * now, so that it is recorded before the next message goes. */
+static void S_progress(smtp_message_t m)
+{
+	struct S_msg *mm = m ? smtp_message_get_application_data(m) : NULL;
+
+	if (mm == NULL || mm->reported)
+		return;
+	S_collect_one(m, mm->it);
+	if (mm->it->status == 0)
+		return;
+	mm->reported = true;
+	if (mm->ss->o->done)
+		mm->ss->o->done(mm->ss->o->done_ctx, mm->i);
+}
+
+static void S_rcpt_progress(struct S_sess *ss, smtp_recipient_t r)
+{
+	struct S_msg *mm = r ? smtp_recipient_get_application_data(r) : NULL;
+
+	(void)ss;
+	if (mm != NULL)
+		S_progress(mm->m);
 }
 
 static void S_event_cb(smtp_session_t session, int event, void *arg, ...)
@@ -513,7 +603,19 @@ static void S_event_cb(smtp_session_t session, int event, void *arg, ...)
 	switch (event) {
 	case SMTP_EV_CONNECT:
 		ss->line_len = 0;
+		S_nodelay(ss);
 		S_enter(ss, PH_GREETING);
+		break;
+	case SMTP_EV_MAILSTATUS: /* const char *mailbox, message */
+		(void)va_arg(ap, const char *);
+		S_progress(va_arg(ap, smtp_message_t));
+		break;
+	case SMTP_EV_RCPTSTATUS: /* const char *mailbox, recipient */
+		(void)va_arg(ap, const char *);
+		S_rcpt_progress(ss, va_arg(ap, smtp_recipient_t));
+		break;
+	case SMTP_EV_MESSAGESENT: /* message */
+		S_progress(va_arg(ap, smtp_message_t));
 		break;
 	case SMTP_EV_STARTTLS_OK: /* SSL *ssl, const char *cipher, int bits */
 		ss->tls_up = true;
@@ -560,6 +662,11 @@ static nt_rc S_tls_ctx(struct S_sess *ss, struct nt_err *err)
 	SSL_CTX_set_min_proto_version(ss->tls, TLS1_2_VERSION);
 	SSL_CTX_set_verify(ss->tls, SSL_VERIFY_PEER, S_verify_cb);
 	SSL_CTX_set_app_data(ss->tls, ss);
+	/* only to hear of TLS 1.3 tickets (S_settle_tls13): none is kept */
+	SSL_CTX_set_session_cache_mode(
+		ss->tls,
+		SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ss->tls, S_new_session);
 	/* libESMTP's teardown waits up to a whole timeout for the server's
 	 * close_notify, which a server in the middle of DATA (cancelled) or
 	 * gone silent never sends.  SMTP frames its own end (QUIT, 221), so
@@ -628,6 +735,31 @@ static nt_rc S_setup_auth(struct S_sess *ss, struct nt_err *err)
 	return NT_OK;
 }
 
+/* The next piece of the item's message: data up to ins_at, the
+ * insertion, then the rest of data. */
+static const char *S_next_chunk(struct S_msg *mm, int *len)
+{
+	const struct smtp_item *it = mm->it;
+	size_t ins = it->ins_len, pos = mm->pos, left;
+	const char *p;
+
+	if (pos < it->ins_at) {
+		p = it->data + pos;
+		left = it->ins_at - pos;
+	} else if (pos < it->ins_at + ins) {
+		p = it->ins + (pos - it->ins_at);
+		left = it->ins_at + ins - pos;
+	} else {
+		p = it->data + (pos - ins);
+		left = it->len + ins - pos;
+	}
+	if (left > SMTP_CHUNK)
+		left = SMTP_CHUNK;
+	*len = (int)left;
+	mm->pos += left;
+	return left > 0 ? p : NULL;
+}
+
 /* Feeds one item's bytes as they are.  len == NULL rewinds (libESMTP
  * does it before every transfer).  This is the one way into DATA, so the
  * place to refuse: failing with errno set makes libESMTP drop the
@@ -635,7 +767,6 @@ static nt_rc S_setup_auth(struct S_sess *ss, struct nt_err *err)
 static const char *S_msg_cb(void **ctx, int *len, void *arg)
 {
 	struct S_msg *mm = arg;
-	size_t left;
 
 	(void)ctx;
 	if (len == NULL) {
@@ -649,12 +780,7 @@ static const char *S_msg_cb(void **ctx, int *len, void *arg)
 		errno = ECANCELED;
 		return NULL;
 	}
-	left = mm->it->len - mm->pos;
-	if (left > SMTP_CHUNK)
-		left = SMTP_CHUNK;
-	*len = (int)left;
-	mm->pos += left;
-	return left > 0 ? mm->it->data + mm->pos - left : NULL;
+	return S_next_chunk(mm, len);
 }
 
 static nt_rc S_add_messages(struct S_sess *ss, struct smtp_item *items,
@@ -666,15 +792,21 @@ static nt_rc S_add_messages(struct S_sess *ss, struct smtp_item *items,
 	for (i = 0; i < n; i++) {
 		struct S_msg *mm = &ss->msgs[i];
 
+		smtp_recipient_t r;
+
 		mm->ss = ss;
 		mm->it = &items[i];
+		mm->i = i;
 		mm->m = smtp_add_message(ss->session);
 		if (mm->m == NULL ||
 		    !smtp_set_reverse_path(mm->m, ss->o->mail_from) ||
-		    smtp_add_recipient(mm->m, items[i].rcpt) == NULL ||
+		    (r = smtp_add_recipient(mm->m, items[i].rcpt)) == NULL ||
 		    !smtp_set_messagecb(mm->m, S_msg_cb, mm))
 			return nt_fail(err, NT_ETEMP,
 				       "smtp: cannot add item %zu", i);
+		/* NULL release: the S_msg array is ours (S_free) */
+		smtp_message_set_application_data_release(mm->m, mm, NULL);
+		smtp_recipient_set_application_data_release(r, mm, NULL);
 	}
 	return NT_OK;
 }
@@ -712,6 +844,7 @@ static nt_rc S_setup(struct S_sess *ss, struct smtp_item *items, size_t n,
 	if (ss->session == NULL)
 		return nt_fail(err, NT_ETEMP, "smtp: no session");
 	if (!smtp_set_server(ss->session, ss->server) ||
+	    (o->helo_name && !smtp_set_hostname(ss->session, o->helo_name)) ||
 	    !smtp_set_eventcb(ss->session, S_event_cb, ss) ||
 	    !smtp_set_monitorcb(ss->session, S_monitor_cb, ss, 0) ||
 	    !S_set_timeouts(ss))
@@ -885,6 +1018,7 @@ nt_rc smtp_send(const struct smtp_opts *o, struct smtp_item *items, size_t n,
 {
 	struct S_sess ss;
 	struct S_sigpipe sp;
+	const char *checked = NULL;
 	bool incomplete = false;
 	size_t i;
 	nt_rc rc;
@@ -894,7 +1028,7 @@ nt_rc smtp_send(const struct smtp_opts *o, struct smtp_item *items, size_t n,
 	S_clear_items(items, n, false);
 	rc = S_check_opts(o, err);
 	for (i = 0; rc == NT_OK && i < n; i++)
-		rc = S_check_item(&items[i], i, err);
+		rc = S_check_item(&items[i], i, &checked, err);
 	if (rc != NT_OK || n == 0)
 		return rc;
 	memset(&ss, 0, sizeof(ss));
@@ -908,7 +1042,8 @@ nt_rc smtp_send(const struct smtp_opts *o, struct smtp_item *items, size_t n,
 	S_sigpipe_restore(&sp);
 	S_log_end(&ss);
 	for (i = 0; i < n; i++) {
-		S_collect_one(ss.msgs[i].m, &items[i]);
+		if (!ss.msgs[i].reported)
+			S_collect_one(ss.msgs[i].m, &items[i]);
 		incomplete |= items[i].status == 0;
 	}
 	rc = S_verdict(&ss, incomplete, err);

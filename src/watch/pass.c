@@ -118,14 +118,18 @@ struct watcher *pass_watcher(struct pass *p)
 	return p->w;
 }
 
-int64_t pass_next_due(struct pass *p)
+nt_rc pass_next_due(struct pass *p, int64_t *at, struct nt_err *err)
 {
-	int64_t due = store_next_due(p->st, NULL);
+	int64_t due = -1;
 	int64_t held = store_held_next(p->st);
+	nt_rc rc = store_next_due(p->st, NULL, NULL, &due, err);
 
+	if (rc)
+		return rc;
 	if (due < 0 || (held >= 0 && held < due))
 		due = held;
-	return due;
+	*at = due;
+	return NT_OK;
 }
 
 /* ---- when a post is published ---------------------------------------- */
@@ -448,7 +452,12 @@ static nt_rc S_commit(struct pass *p, const struct site *site, struct plan *pl,
 		      size_t n_renamed, int64_t now, struct nt_err *err)
 {
 	json_object **alerts = S_order(pl, renamed, n_renamed);
-	const char *locale = site ? site_locale(site) : NULL;
+	/* its home page: a digest's "... and N more" */
+	char *link = site && site_url(site)
+			     ? nt_xasprintf("%s%s/", site_url(site),
+					    site_baseurl(site))
+			     : NULL;
+	struct announce_site as = {site ? site_locale(site) : NULL, link};
 	struct dry_sink dry = {{S_dry_put, S_print_skip}, p->dry};
 	struct announce_queue q;
 	struct store_batch b;
@@ -456,7 +465,7 @@ static nt_rc S_commit(struct pass *p, const struct site *site, struct plan *pl,
 
 	announce_queue_init(&q);
 	q.base.skip = S_print_skip;
-	rc = announce_render(p->cfg, alerts, pl->n_ready, locale, NULL,
+	rc = announce_render(p->cfg, alerts, pl->n_ready, &as, NULL,
 			     (time_t)now, p->dry ? &dry.base : &q.base, err);
 	if (rc == NT_OK && p->dry == NULL) {
 		S_batch(&b, pl, &q, mark);
@@ -470,6 +479,7 @@ static nt_rc S_commit(struct pass *p, const struct site *site, struct plan *pl,
 	}
 	announce_queue_free(&q);
 	free(alerts);
+	free(link);
 	return rc;
 }
 
@@ -636,10 +646,11 @@ nt_rc pass_scan(struct pass *p, enum pass_how how, size_t backfill,
 /* ---- delivering -------------------------------------------------------- */
 
 static void S_outcome(void *ctx, const struct dlv *row,
-		      const struct chan_outcome *o, int64_t next_at)
+		      const struct chan_outcome *o, int64_t next_at, bool final)
 {
 	struct pass *p = ctx;
 
+	(void) final; /* counted as before the lanes: every attempt */
 	if (o->fate == CHAN_SENT)
 		p->n.sent++;
 	else if (o->fate == CHAN_TEMP)
@@ -651,25 +662,20 @@ static void S_outcome(void *ctx, const struct dlv *row,
 }
 
 /* The one call of the dispatcher. */
-nt_rc pass_deliver(struct pass *p, const volatile sig_atomic_t *stop,
+nt_rc pass_deliver(struct pass *p, volatile sig_atomic_t *stop,
 		   pass_outcome_fn fn, void *ctx, struct nt_err *err)
 {
-	nt_rc rc = NT_OK;
+	struct dispatch_req r = {.wait_until = S_now(p) + PASS_WAIT_S,
+				 .stop = stop,
+				 .report = S_outcome,
+				 .ctx = p};
+	nt_rc rc;
 
 	if (p->dry)
 		return NT_OK;
 	p->fn = fn;
 	p->fn_ctx = ctx;
-	while (stop == NULL || !*stop) {
-		int64_t now = S_now(p);
-		int64_t due = store_next_due(p->st, NULL);
-
-		if (due < 0 || due > now)
-			break;
-		rc = dispatch_run(p->d, now, PASS_SEND_STEP, S_outcome, p, err);
-		if (rc)
-			break;
-	}
+	rc = dispatch_run(p->d, &r, err);
 	p->fn = NULL;
 	p->fn_ctx = NULL;
 	return rc;

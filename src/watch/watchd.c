@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "notify/buf.h"
+#include "notify/config.h" /* CONFIG_MAX_BYTES alone: no link to it */
 #include "notify/log.h"
 #include "notify/report.h"
 #include "notify/sdnotify.h"
@@ -61,10 +62,11 @@
 #define WORKER_GRACE_MS (30 * 1000)
 /* The least wait before a pass for something its predecessor left due. */
 #define DUE_FLOOR_MS 1000
-#define CONFIG_MAX (1024 * 1024) /* bytes of configuration snapshot */
-#define MOVES_MAX 256		 /* renames handed to one pass */
-#define PENDING_MAX 32		 /* renames waiting for their pair */
-#define REPORT_MAX (256 * 1024)	 /* bytes of a worker's report */
+/* bytes of configuration snapshot: what config_load() reads at most */
+#define CONFIG_MAX CONFIG_MAX_BYTES
+#define MOVES_MAX 256		/* renames handed to one pass */
+#define PENDING_MAX 32		/* renames waiting for their pair */
+#define REPORT_MAX (256 * 1024) /* bytes of a worker's report */
 
 enum dir_kind { DIR_GIT, DIR_REFS, DIR_POSTS };
 

@@ -43,6 +43,28 @@ check "human view" $?
 grep -q 'CVE-2026-0999' "$tmp/out" && grep -q '^2026-11-09  ' "$tmp/out"
 check "human view shows date, title and CVEs" $?
 
+# A title, a tag and a key point that would drive the terminal: ESC
+# sequences (title, clear screen, colour), BEL, CR/LF, a C1 CSI (U+009B).
+mkdir -p "$tmp/site/_posts"
+printf -- '---\ntitle: "Alerte \\e]0;pwned\\a \\e[2J\\r\\nFaux: \\u009b1m ok"\ndate: 2026-11-20 08:00:00 +0000\ntags: ["a\\eb"]\n---\n**Points clés :**\n\n- point \033[31m rouge\n' \
+	>"$tmp/site/_posts/2026-11-20-t.md"
+"$notify" parse "$tmp/site/_posts/2026-11-20-t.md" >"$tmp/out" 2>&1
+check "a post with control characters parses" $?
+! LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177]')" "$tmp/out" &&
+	! grep -q "$(printf '\302\233')" "$tmp/out"
+check "parse prints no control character but line ends" $?
+grep -qx '2026-11-20  Alerte ?\]0;pwned? ?\[2J  Faux: ?1m ok' "$tmp/out"
+check "the title stays one line, its controls shown as '?'" $?
+grep -q '^  tags: a?b$' "$tmp/out" && grep -q '^    - point ?\[31m rouge$' "$tmp/out"
+check "tags and key points are shown the same way" $?
+"$notify" parse --json "$tmp/site/_posts/2026-11-20-t.md" >"$tmp/out"
+python3 - "$tmp/out" <<'PY'
+import json, sys
+m = json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))
+assert m["title"] == "Alerte \x1b]0;pwned\x07 \x1b[2J\r\nFaux: \x9b1m ok", m
+PY
+check "--json keeps the title exact (JSON escapes it)" $?
+
 "$notify" parse >/dev/null 2>&1
 check "no path is a usage error (64)" $(($? != 64))
 "$notify" frobnicate >/dev/null 2>&1

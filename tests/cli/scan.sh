@@ -547,6 +547,14 @@ if command -v script >/dev/null 2>&1; then
 	check "on a terminal: a progress line (done/total)" $?
 	! grep -q "delivery id=" "$tmp/on-tty"
 	check "... instead of a line per delivery" $?
+	# a post file named to set the terminal's title: shown with '?'
+	post "$repo/_posts/2026-10-17-a${esc}]0;pwned$(printf '\007')b.md" \
+		"Tty 17" "2026-10-17 10:00:00 +0000"
+	commit "a hostile name"
+	script -qec "'$notify' -c '$conf' scan" /dev/null >"$tmp/on-tty" 2>&1
+	grep -q 'now 2026-10-17-a?\]0;pwned?b' "$tmp/on-tty" &&
+		! grep -q "${esc}]" "$tmp/on-tty"
+	check "... where a file name's controls are shown as ?" $?
 fi
 # the same batch, under systemd: stderr is the journal
 rm -rf "$site" && mv "$site.journal" "$site"

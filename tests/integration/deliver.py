@@ -20,25 +20,26 @@ Exit 77 when aiosmtpd is missing (1 under CI=true).
 """
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+import harness
+from harness import EPOCH, control, get, records, wait_file
 
 NOTIFY, ROOT = sys.argv[1], sys.argv[2]
-PEERS = os.path.join(ROOT, "tests", "peers")
+PEERS = harness.PEERS
 sys.path.insert(0, os.path.join(ROOT, "tests", "render"))
 from payloads import split_payloads  # noqa: E402
 
 SLACK_SECRET = "T0TEST/B0TEST/s3cr3tWebhookPath"
 TOKEN = "syt_dGVzdA_s3cr3tTokenValue"
-EPOCH = "1764000000"
 results = {"passed": 0, "failed": 0}
-procs = []
+PROCS = harness.Procs()
+start = PROCS.start
 
 
 def check(name, ok, detail=""):
@@ -49,51 +50,8 @@ def check(name, ok, detail=""):
         print(f"FAIL: {name} {detail}".rstrip())
 
 
-def wait_file(path, secs=10):
-    end = time.monotonic() + secs
-    while time.monotonic() < end:
-        if os.path.exists(path) and os.path.getsize(path) > 0:
-            return open(path).read().strip()
-        time.sleep(0.05)
-    raise RuntimeError(f"no {path} after {secs}s")
-
-
-def start(cmd, tmp, name):
-    log = open(os.path.join(tmp, name + ".log"), "w")
-    p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    procs.append(p)
-    return p
-
-
-def control(port, body, path="/_control"):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
-                                 data=json.dumps(body).encode(),
-                                 method="POST")
-    with urllib.request.urlopen(req, timeout=5) as r:
-        return r.read()
-
-
-def get(port, path):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}",
-                                timeout=5) as r:
-        return json.loads(r.read())
-
-
-def records(path):
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(l) for l in f if l.strip()]
-
-
 def run(args, tmp, conf, env_extra=None, timeout=60):
-    env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
-    env.update(env_extra or {})
-    p = subprocess.run([NOTIFY, "-c", conf] + args, capture_output=True,
-                       env=env, timeout=timeout)
-    with open(os.path.join(tmp, "all-output"), "ab") as f:
-        f.write(p.stdout + p.stderr)
-    return p
+    return harness.run(NOTIFY, args, tmp, conf, env_extra, timeout)
 
 
 def write_conf(tmp, hport, sport, extra=""):
@@ -168,22 +126,13 @@ def exact_payloads(tmp, conf, post, hrec, srec):
 
 
 def main():
-    if subprocess.run(["/usr/bin/python3", "-c", "import aiosmtpd"],
-                      capture_output=True).returncode != 0:
-        print("SKIP: python3-aiosmtpd is missing")
-        return 1 if os.environ.get("CI") == "true" else 77
+    if not harness.have_aiosmtpd():
+        return harness.missing_peer_exit("python3-aiosmtpd")
     tmp = tempfile.mkdtemp(prefix="notify-deliver-")
     try:
         return scenario(tmp)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        PROCS.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -10,6 +10,7 @@ prints that port on stdout.  See tests/peers/README.md for the API.
 
 import argparse
 import json
+import math
 import os
 import signal
 import socket
@@ -77,7 +78,43 @@ class State:
         self.txns = {}              # (token, type, room, txn) -> event_id
         self.events = []            # created (non-duplicate) events
         self.counter = 0
+        self.limit = None           # Synapse-like rate limit on sends
+        self.set_limit(args.matrix_burst, args.matrix_rate)
+        self.arrivals = {}          # kind -> [{"t", "status"}]
         self.stop = threading.Event()
+
+    def set_limit(self, burst, rate):
+        """A token bucket of 'burst' sends refilled at 'rate' per second,
+        full now; None/0 turns it off.  Caller holds the lock (or is
+        __init__)."""
+        if not burst or not rate:
+            self.limit = None
+            return
+        self.limit = {"burst": float(burst), "rate": float(rate),
+                      "tokens": float(burst), "at": time.monotonic(),
+                      "limited": 0}
+
+    def take_token(self):
+        """Under the lock: 0 when a send may go now, else the
+        milliseconds until the next token (and the 429 is counted)."""
+        lim = self.limit
+        if lim is None:
+            return 0
+        t = time.monotonic()
+        lim["tokens"] = min(lim["burst"],
+                            lim["tokens"] + (t - lim["at"]) * lim["rate"])
+        lim["at"] = t
+        if lim["tokens"] >= 1.0:
+            lim["tokens"] -= 1.0
+            return 0
+        lim["limited"] += 1
+        return max(1, int(math.ceil((1.0 - lim["tokens"]) / lim["rate"]
+                                    * 1000)))
+
+    def arrived(self, kind, t, status):
+        with self.lock:
+            self.arrivals.setdefault(kind, []).append(
+                {"t": t, "status": status})
 
     def take_fault(self, path):
         with self.lock:
@@ -103,6 +140,9 @@ class State:
             self.txns.clear()
             self.events.clear()
             self.counter = 0
+            self.arrivals.clear()
+            if self.limit is not None:
+                self.set_limit(self.limit["burst"], self.limit["rate"])
             self.joined = set(self.rooms) if self.initially_joined else set()
             self.join_forbidden = False
 
@@ -366,6 +406,10 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200, events)
         elif path == "/_control/state":
             self.control_state(data)
+        elif path == "/_control/arrivals" and self.command == "GET":
+            with self.st.lock:
+                arrivals = {k: list(v) for k, v in self.st.arrivals.items()}
+            self.reply(200, arrivals)
         elif path == "/_control/reset" and self.command == "POST":
             self.st.reset()
             self.reply(200, {"ok": True})
@@ -411,12 +455,21 @@ class Handler(BaseHTTPRequestHandler):
                     st.join_forbidden = bool(data["join_forbidden"])
                 if isinstance(data.get("token"), str):
                     st.token = data["token"]
+                if "matrix_limit" in data:
+                    lim = data["matrix_limit"] or {}
+                    st.set_limit(lim.get("burst"), lim.get("per_second"))
         with st.lock:
+            lim = st.limit
             snap = {"joined": sorted(st.joined),
                     "join_forbidden": st.join_forbidden,
                     "faults": [dict(f["spec"], left=f["left"])
                                for f in st.faults],
-                    "events": len(st.events)}
+                    "events": len(st.events),
+                    "matrix_limit": None if lim is None else
+                    {"burst": lim["burst"], "per_second": lim["rate"]},
+                    "limited": 0 if lim is None else lim["limited"],
+                    "arrivals": {k: len(v)
+                                 for k, v in st.arrivals.items()}}
         self.reply(200, snap)
 
 
@@ -485,6 +538,20 @@ class Request:
             entry["fault"] = fault.get("fault")
         entry.update(self.info)
         self.st.record(entry)
+        kind = self.kind()
+        if kind:
+            self.st.arrived(kind, self.t, status)
+
+    def kind(self):
+        """The receiver a request was for, as /_control/arrivals names
+        it, or None (Matrix calls other than sends are not counted)."""
+        if self.path.startswith("/slack/"):
+            return "slack"
+        if self.path.startswith("/hookshot/"):
+            return "hookshot"
+        if self.path.startswith(MX + "rooms/") and "/send/" in self.path:
+            return "matrix"
+        return None
 
     # ---- fault handling
 
@@ -660,6 +727,13 @@ class Request:
             key = (st.token, etype, room, txn)
             event_id = st.txns.get(key)
             duplicate = event_id is not None
+            # as Synapse: a retransmission is answered from the txn
+            # cache, only a new event spends the sender's allowance
+            wait_ms = 0 if duplicate else st.take_token()
+            if wait_ms:
+                self.info["rate_limited"] = True
+                raise mx_error(429, "M_LIMIT_EXCEEDED", "Too Many Requests",
+                               retry_after_ms=wait_ms)
             if not duplicate:
                 st.counter += 1
                 event_id = "$%d" % st.counter
@@ -722,6 +796,11 @@ def parse_args(argv):
                    help="joins get 403 M_FORBIDDEN")
     p.add_argument("--hookshot-status", type=int, default=200,
                    choices=[200, 202])
+    p.add_argument("--matrix-burst", type=int, default=0,
+                   help="rate-limit Matrix sends: this many at once...")
+    p.add_argument("--matrix-rate", type=float, default=0.0,
+                   help="...then this many a second (429 "
+                   "M_LIMIT_EXCEEDED with retry_after_ms beyond)")
     p.add_argument("--max-lifetime", type=float, default=900.0,
                    help="exit after this many seconds (default 900)")
     p.add_argument("--verbose", action="store_true")

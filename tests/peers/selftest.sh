@@ -350,6 +350,33 @@ http_suite() { # PYTHON TAG
 	jq_py "$d/rec" 'not any(e["path"].startswith("/_control") for e in r) and all(a["t"] <= b["t"] for a, b in zip(r, r[1:]))'
 	check "[$tag] record: no control requests, monotonic t" $?
 
+	# Synapse-like rate limit: burst 2, then one send per 10 s
+	req POST /_control/state -d '{"matrix_limit":{"burst":2,"per_second":0.1}}'
+	jq_py "$tmp/body" 'j["matrix_limit"] == {"burst": 2.0, "per_second": 0.1} and j["limited"] == 0'
+	check "[$tag] control: matrix_limit set" $?
+	req PUT "$SEND/rl-1" -H "$AUTH" -H "$J" --data-binary "$MSG"
+	c1=$code
+	req PUT "$SEND/rl-2" -H "$AUTH" -H "$J" --data-binary "$MSG"
+	c2=$code
+	req PUT "$SEND/rl-3" -H "$AUTH" -H "$J" --data-binary "$MSG"
+	[ "$c1" = 200 ] && [ "$c2" = 200 ] && [ "$code" = 429 ] &&
+		! grep -qi '^retry-after' "$tmp/hdr" && jq_py "$tmp/body" \
+		'j["errcode"] == "M_LIMIT_EXCEEDED" and 9000 < j["retry_after_ms"] <= 10000'
+	check "[$tag] matrix limit: burst 2, then 429 retry_after_ms = the next token" $?
+	req PUT "$SEND/rl-1" -H "$AUTH" -H "$J" --data-binary "$MSG"
+	[ "$code" = 200 ]
+	check "[$tag] matrix limit: a retransmission is not limited" $?
+	req GET /_control/state
+	jq_py "$tmp/body" 'j["limited"] == 1 and j["arrivals"]["matrix"] == 4'
+	check "[$tag] control: state counts the 429s and the arrivals" $?
+	req GET /_control/arrivals
+	jq_py "$tmp/body" '[a["status"] for a in j["matrix"]] == [200, 200, 429, 200] and [a["status"] for a in j["slack"]][-1] == 200 and all(a["t"] <= b["t"] for a, b in zip(j["slack"], j["slack"][1:]))'
+	check "[$tag] control: arrivals: time and status per request" $?
+	req POST /_control/state -d '{"matrix_limit":null}'
+	req PUT "$SEND/rl-4" -H "$AUTH" -H "$J" --data-binary "$MSG"
+	[ "$code" = 200 ]
+	check "[$tag] matrix limit: off again" $?
+
 	# stop over HTTP, then SIGTERM on a second instance
 	req POST /_control/stop
 	[ "$code" = 200 ] && wait_exit "$hpid"
@@ -527,6 +554,31 @@ smtp_suite() {
 	else
 		check "smtp tls peer starts" 1
 		cat "$tmp/smtp-tls.err"
+	fi
+
+	# a slow server: every reply (the greeting too) comes 0.5 s late
+	if start_peer smtp-slow "$d/p4" /usr/bin/python3 "$here/smtp_peer.py" \
+		--record "$d/rec4" --port-file "$d/p4" --reply-delay 0.5; then
+		p4=$pid
+		/usr/bin/python3 - "$port" >"$tmp/slow.out" 2>&1 <<'EOF'
+import smtplib, sys, time
+t0 = time.monotonic()
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=5)
+t1 = time.monotonic()
+s.ehlo("client.example.org")
+t2 = time.monotonic()
+s.noop()
+t3 = time.monotonic()
+print("%.2f %.2f %.2f" % (t1 - t0, t2 - t1, t3 - t2))
+sys.exit(0 if all(0.45 <= x < 1.4 for x in (t1 - t0, t2 - t1, t3 - t2)) else 1)
+EOF
+		check "smtp --reply-delay 0.5: greeting, EHLO, NOOP each 0.5 s late ($(cat "$tmp/slow.out"))" $?
+		kill -TERM "$p4"
+		wait_exit "$p4"
+		check "smtp slow: SIGTERM ends the peer" $?
+	else
+		check "smtp slow peer starts" 1
+		cat "$tmp/smtp-slow.err"
 	fi
 
 	# AUTH without TLS (auth_require_tls off)

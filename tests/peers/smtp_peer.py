@@ -122,6 +122,7 @@ class PeerSMTP(SMTP):
     """aiosmtpd's SMTP with a connection id and close-after-421."""
 
     recorder = None
+    reply_delay = 0.0
 
     def connection_made(self, transport):
         if not hasattr(self, "conn_id"):
@@ -138,6 +139,15 @@ class PeerSMTP(SMTP):
 
     def tls_active(self):
         return self._tls_protocol is not None
+
+    async def push(self, status):
+        # --reply-delay: a slow server.  Only the last line of a reply
+        # waits (a "250-" line is followed by more), so that each reply,
+        # the greeting included, comes the delay late.
+        line = status.encode() if isinstance(status, str) else status
+        if self.reply_delay > 0 and line[3:4] != b"-":
+            await asyncio.sleep(self.reply_delay)
+        await super().push(status)
 
     async def smtp_RCPT(self, arg):
         await super().smtp_RCPT(arg)
@@ -199,6 +209,9 @@ def parse_args(argv):
                    help="answer RCPT TO for this address with CODE")
     p.add_argument("--fail-data", action="append", metavar="RCPT=CODE",
                    help="answer the end of DATA with CODE when RCPT is in")
+    p.add_argument("--reply-delay", type=float, default=0.0,
+                   metavar="SECONDS",
+                   help="answer every command (and greet) this late")
     p.add_argument("--max-lifetime", type=float, default=900.0)
     p.add_argument("--verbose", action="store_true")
     args = p.parse_args(argv)
@@ -208,6 +221,8 @@ def parse_args(argv):
         p.error("--require-starttls needs --tls-cert/--tls-key")
     if args.auth and ":" not in args.auth:
         p.error("--auth wants USER:PASS")
+    if not 0 <= args.reply_delay <= 50:
+        p.error("--reply-delay wants 0..50 seconds (the timeout is 60)")
     return args
 
 
@@ -238,6 +253,7 @@ async def serve(args):
     loop = asyncio.get_running_loop()
     recorder = Recorder(args.record, args.events)
     PeerSMTP.recorder = recorder
+    PeerSMTP.reply_delay = args.reply_delay
     handler = Handler(recorder, parse_fail(args.fail, "--fail"),
                       parse_fail(args.fail_data, "--fail-data"))
     kw = smtp_kwargs(args, recorder)

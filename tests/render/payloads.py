@@ -32,7 +32,8 @@ import sys
 
 ALLOWED_TAGS = {"p", "a", "ul", "ol", "li", "strong", "em", "code", "br",
                 "b", "i", "pre", "blockquote"}
-HEADER = re.compile(rb"^--- (\S+) \((\w+)\) (\S+)(?: to (\S+))?, (\d+) bytes\n")
+HEADER = re.compile(
+    rb"^--- (\S+) \((\w+)\) (\S+)(?: to (\S+))?, (\d+) bytes(?:: [^\n]*)?\n")
 
 
 def split_payloads(out):

@@ -10,10 +10,11 @@
 static void retry_after_is_obeyed(void **state)
 {
 	(void)state;
-	assert_int_equal(dispatch_next_at(1000, 1, 7, 1), 1007);
-	assert_int_equal(dispatch_next_at(1000, 9, 1, 1), 1001);
-	/* "Retry-After: 0" still waits a second, never a busy loop */
-	assert_int_equal(dispatch_next_at(1000, 1, 0, 1), 1001);
+	assert_int_equal(dispatch_next_at(1000, 1, 7000, 1), 1007);
+	assert_int_equal(dispatch_next_at(1000, 9, 1000, 1), 1001);
+	/* Matrix's retry_after_ms of 200: due again this second; the
+	 * lane's pause keeps the milliseconds */
+	assert_int_equal(dispatch_next_at(1000, 1, 200, 1), 1000);
 }
 
 static void backoff_doubles_with_jitter_and_a_cap(void **state)

@@ -198,6 +198,14 @@ static void line_breaks_become_spaces(void **state)
 	S_begin();
 	log_info("skips _posts/\033[2Jx\t\x7f.md");
 	assert_string_equal(S_end(), "notify: skips _posts/?[2Jx ?.md\n");
+
+	/* nor a C1 CSI (U+009B); a byte that is not UTF-8 (journald would
+	 * keep the whole message as a blob) becomes '?' too */
+	S_begin();
+	log_info("skips \xc2\x9b"
+		 "2J caf\xe9 \xc3\xa9t\xc3\xa9.md");
+	assert_string_equal(S_end(),
+			    "notify: skips ?2J caf? \xc3\xa9t\xc3\xa9.md\n");
 }
 
 int main(void)

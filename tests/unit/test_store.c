@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -53,11 +54,21 @@ static int S_teardown(void **state)
 	return 0;
 }
 
+/* store_next_due() of any channel, -1 on error too (then failing). */
+static int64_t S_next_due(struct store *st, const char *post)
+{
+	struct nt_err err = {{0}};
+	int64_t at = -2;
+
+	assert_int_equal(store_next_due(st, post, NULL, &at, &err), NT_OK);
+	return at;
+}
+
 static struct dlv_new S_new(const char *channel, const char *recipient,
 			    const char *payload)
 {
-	return (struct dlv_new){channel, recipient, payload, strlen(payload),
-				"application/json"};
+	return (struct dlv_new){channel,	 recipient,	     payload,
+				strlen(payload), "application/json", -1};
 }
 
 /* Enqueues one row per channel in the NULL-terminated list. */
@@ -298,6 +309,86 @@ static void missing_folder_names_the_path(void **state)
 	assert_int_equal(store_open("", &st, &err), NT_EINVAL);
 }
 
+/* A 0-byte state file is what is left of an outbox truncated by a full
+ * disk or a bad restore: taking it for a new install would record a
+ * baseline and lose what was waiting. */
+static void empty_file_is_not_a_new_outbox(void **state)
+{
+	struct fx *fx = *state;
+	char path[160];
+	struct store *st = NULL;
+	struct nt_err err = {{0}};
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/empty.db", fx->dir);
+	S_write_file(path, "", 0);
+	assert_int_equal(store_open(path, &st, &err), NT_EIO);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, path));
+	assert_non_null(strstr(err.msg, "not an outbox"));
+	assert_null(strchr(err.msg, '\n'));
+	/* and it was left as it was */
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+}
+
+/* Another program's SQLite file (user_version 0) is no outbox either:
+ * no table of ours is added to it. */
+static void foreign_database_is_refused(void **state)
+{
+	struct fx *fx = *state;
+	char path[160];
+	struct store *st = NULL;
+	struct nt_err err = {{0}};
+	sqlite3 *h = NULL;
+
+	snprintf(path, sizeof(path), "%s/foreign.db", fx->dir);
+	assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(h, "CREATE TABLE t (x)", NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(h);
+	assert_int_equal(store_open(path, &st, &err), NT_EIO);
+	assert_null(st);
+	assert_non_null(strstr(err.msg, path));
+	assert_non_null(strstr(err.msg, "not an outbox"));
+	assert_int_equal(S_pragma_int(path,
+				      "SELECT count(*) FROM sqlite_master "
+				      "WHERE name = 'deliveries'"),
+			 0);
+}
+
+/* A new outbox appears whole or not at all: nothing else is left in
+ * its folder. */
+static void creation_leaves_only_the_outbox(void **state)
+{
+	struct fx *fx = *state;
+	char dir[160], path[200];
+	struct store *st = NULL;
+	struct nt_err err = {{0}};
+	struct dirent *de;
+	DIR *d;
+	size_t n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/fresh", fx->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/state.db", dir);
+	assert_int_equal(store_open(path, &st, &err), NT_OK);
+	store_close(st);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		assert_string_equal(de->d_name, "state.db");
+		n++;
+	}
+	closedir(d);
+	assert_int_equal(n, 1);
+	assert_int_equal(S_pragma_int(path, "PRAGMA user_version"),
+			 STORE_SCHEMA_VERSION);
+}
+
 /* ---- enqueueing ---------------------------------------------------- */
 
 static void enqueue_is_idempotent(void **state)
@@ -387,8 +478,8 @@ static void payload_bytes_round_trip(void **state)
 	static const char bin[] = "a\0b\xff\n";
 	struct dlv_new rows[2] = {
 		{"mail", "x@example.org", bin, sizeof(bin) - 1,
-		 "message/rfc822"},
-		{"chat", NULL, NULL, 0, NULL},
+		 "message/rfc822", -1},
+		{"chat", NULL, NULL, 0, NULL, -1},
 	};
 	struct nt_err err = {{0}};
 	struct dlv *d;
@@ -775,24 +866,24 @@ static void next_due_is_the_earliest_claimable_time(void **state)
 	struct nt_err err = {{0}};
 	struct dlv *d;
 
-	assert_int_equal(store_next_due(fx->st, NULL), -1);
+	assert_int_equal(S_next_due(fx->st, NULL), -1);
 	assert_int_equal(S_enqueue(fx->st, "p1", S_a, 100, false), 1);
 	assert_int_equal(S_enqueue(fx->st, "p2", S_a, 300, false), 1);
-	assert_int_equal(store_next_due(fx->st, NULL), 100);
-	assert_int_equal(store_next_due(fx->st, "p2"), 300);
-	assert_int_equal(store_next_due(fx->st, "p3"), -1);
+	assert_int_equal(S_next_due(fx->st, NULL), 100);
+	assert_int_equal(S_next_due(fx->st, "p2"), 300);
+	assert_int_equal(S_next_due(fx->st, "p3"), -1);
 	d = S_claim(fx->st, NULL, 100);
 	/* claimable again when the lease runs out */
-	assert_int_equal(store_next_due(fx->st, "p1"), 100 + LEASE + 1);
+	assert_int_equal(S_next_due(fx->st, "p1"), 100 + LEASE + 1);
 	assert_int_equal(store_mark_retry(fx->st, d->id, 250, "x", &err),
 			 NT_OK);
-	assert_int_equal(store_next_due(fx->st, NULL), 250);
+	assert_int_equal(S_next_due(fx->st, NULL), 250);
 	dlv_free(d);
 	d = S_claim(fx->st, NULL, 250);
 	assert_int_equal(store_mark_sent(fx->st, d->id, NULL, 250, &err),
 			 NT_OK);
-	assert_int_equal(store_next_due(fx->st, "p1"), -1);
-	assert_int_equal(store_next_due(fx->st, NULL), 300);
+	assert_int_equal(S_next_due(fx->st, "p1"), -1);
+	assert_int_equal(S_next_due(fx->st, NULL), 300);
 	dlv_free(d);
 }
 
@@ -874,9 +965,9 @@ static void retry_requeues_failed_rows(void **state)
 	{
 		int64_t some[] = {ids[1], 999, 0};
 
-		assert_int_equal(
-			store_retry(fx->st, some, 3, 500, &changed, &err),
-			NT_OK);
+		assert_int_equal(store_retry(fx->st, some, 3, 500, false,
+					     &changed, &err),
+				 NT_OK);
 	}
 	assert_int_equal(changed, 1);
 	f = S_find(fx->st, ids[1]);
@@ -885,13 +976,15 @@ static void retry_requeues_failed_rows(void **state)
 	assert_int_equal(f.copy.next_at, 500);
 	assert_int_equal(S_find(fx->st, ids[0]).copy.state, DLV_FAILED);
 	/* a pending row is not failed: not counted again */
-	assert_int_equal(store_retry(fx->st, NULL, 0, 600, &changed, &err),
-			 NT_OK);
+	assert_int_equal(
+		store_retry(fx->st, NULL, 0, 600, false, &changed, &err),
+		NT_OK);
 	assert_int_equal(changed, 2);
 	assert_int_equal(S_find(fx->st, ids[0]).copy.state, DLV_PENDING);
 	assert_int_equal(S_find(fx->st, ids[2]).copy.next_at, 600);
-	assert_int_equal(store_retry(fx->st, NULL, 0, 700, &changed, &err),
-			 NT_OK);
+	assert_int_equal(
+		store_retry(fx->st, NULL, 0, 700, false, &changed, &err),
+		NT_OK);
 	assert_int_equal(changed, 0);
 }
 
@@ -986,7 +1079,7 @@ static void bad_batch_writes_nothing(void **state)
 {
 	struct fx *fx = *state;
 	struct dlv_new rows[] = {S_new("soc", NULL, "{}"),
-				 {NULL, NULL, "x", 1, NULL}};
+				 {NULL, NULL, "x", 1, NULL, -1}};
 	struct store_seen seen[] = {{"p3", NULL, NULL}};
 	struct store_item items[] = {{"p1", rows, 1, NULL, 0},
 				     {"p2", rows + 1, 1, NULL, 0}};
@@ -1006,7 +1099,7 @@ static void bad_batch_writes_nothing(void **state)
 	assert_false(store_is_seen(fx->st, "p3"));
 	assert_int_equal(store_kv_get(fx->st, "watch.mark", &v, &err), NT_OK);
 	assert_null(v);
-	assert_int_equal(store_next_due(fx->st, NULL), -1);
+	assert_int_equal(S_next_due(fx->st, NULL), -1);
 }
 
 struct held_seen {
@@ -1203,6 +1296,9 @@ int main(void)
 		T(newer_schema_is_refused),
 		T(garbage_file_is_a_clear_error),
 		T(damaged_database_is_a_clear_error),
+		T(empty_file_is_not_a_new_outbox),
+		T(foreign_database_is_refused),
+		T(creation_leaves_only_the_outbox),
 		T(missing_folder_names_the_path),
 		T(enqueue_is_idempotent),
 		T(recipients_are_part_of_the_key),

@@ -92,6 +92,53 @@ static void ellipsize_cuts_on_boundaries(void **state)
 	free(s);
 }
 
+static void printable_replaces_controls(void **state)
+{
+	/* ESC ] 0 ; BEL (a terminal title), CR LF, tab, DEL, a C1 CSI
+	 * (U+009B), a lone continuation byte, a cut sequence at the end */
+	char *s = text_printable("a\x1b]0;x\x07 b\r\nc\td\x7f"
+				 "\xc2\x9b"
+				 "2J \x80 \xc3\xa9\xe2\x80");
+
+	(void)state;
+	/* one "?" a bad byte: the cut sequence gives two */
+	assert_string_equal(s, "a?]0;x? b  c d??2J ? \xc3\xa9??");
+	free(s);
+	assert_null(text_printable(NULL));
+	/* U+00A0 is no control: kept, as every other character */
+	s = text_printable("\xc2\xa0\xe2\x82\xac\xf0\x9f\x94\x92");
+	assert_string_equal(s, "\xc2\xa0\xe2\x82\xac\xf0\x9f\x94\x92");
+	free(s);
+}
+
+static void printable_to_cuts_on_boundaries(void **state)
+{
+	char buf[6];
+
+	(void)state;
+	/* "aé" is 3 bytes; "aéé" 5: 5 bytes and the NUL fit exactly */
+	text_printable_to(buf, sizeof(buf), "a\xc3\xa9\xc3\xa9\xc3\xa9");
+	assert_string_equal(buf, "a\xc3\xa9\xc3\xa9");
+	text_printable_to(buf, 5, "a\xc3\xa9\xc3\xa9");
+	assert_string_equal(buf, "a\xc3\xa9");
+	text_printable_to(buf, sizeof(buf), "\x1b\x1b\x1b\x1b\x1b\x1b\x1b");
+	assert_string_equal(buf, "?????");
+	text_printable_to(buf, sizeof(buf), NULL);
+	assert_string_equal(buf, "");
+	text_printable_to(buf, 1, "abc");
+	assert_string_equal(buf, "");
+}
+
+static void utf8_scrub_keeps_controls(void **state)
+{
+	char *s = text_utf8_scrub("caf\xe9\n\x1b\xc2\x9b\xc3\xa9\xc3");
+
+	(void)state;
+	assert_string_equal(s, "caf?\n\x1b\xc2\x9b\xc3\xa9?");
+	free(s);
+	assert_null(text_utf8_scrub(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -102,6 +149,9 @@ int main(void)
 		cmocka_unit_test(utf8_cut_keeps_sequences_whole),
 		cmocka_unit_test(md_escape_round_trips_punctuation),
 		cmocka_unit_test(ellipsize_cuts_on_boundaries),
+		cmocka_unit_test(printable_replaces_controls),
+		cmocka_unit_test(printable_to_cuts_on_boundaries),
+		cmocka_unit_test(utf8_scrub_keeps_controls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,6 @@
 
 #include "../chan_int.h"
 #include "notify/http.h"
-#include "notify/store.h"
 #include "notify/text.h"
 
 /* Bytes of content we allow: the whole event must stay under 65536, and
@@ -42,6 +41,7 @@ nt_rc chan_matrix_render(const struct chan_conf *ch, const struct chan_env *env,
 {
 	struct nt_buf text = NT_BUF_INIT, html = NT_BUF_INIT;
 	json_object *o;
+	size_t size;
 	nt_rc rc;
 
 	(void)ch;
@@ -49,7 +49,12 @@ nt_rc chan_matrix_render(const struct chan_conf *ch, const struct chan_env *env,
 	if (rc)
 		return rc;
 	o = S_content(nt_buf_str(&text), nt_buf_str(&html));
-	if (strlen(json_object_to_json_string(o)) > MATRIX_CONTENT_MAX) {
+	size = strlen(json_object_to_json_string(o));
+	if (size > MATRIX_CONTENT_MAX && item->digest) {
+		/* a digest lists fewer posts instead (announce.c) */
+		rc = nt_fail(err, NT_ETOOBIG, "digest over %d bytes",
+			     MATRIX_CONTENT_MAX);
+	} else if (size > MATRIX_CONTENT_MAX) {
 		/* HTML cannot be cut safely: send the plain body alone, cut */
 		size_t n = text_utf8_cut(text.buf, text.len,
 					 MATRIX_CONTENT_MAX / 2);
@@ -58,10 +63,13 @@ nt_rc chan_matrix_render(const struct chan_conf *ch, const struct chan_env *env,
 		text.buf[n] = '\0';
 		o = S_content(text.buf, NULL);
 	}
-	chan_push_json(out, o);
+	if (rc == NT_OK)
+		chan_push_json(out, o);
+	else
+		json_object_put(o);
 	nt_buf_release(&text);
 	nt_buf_release(&html);
-	return NT_OK;
+	return rc;
 }
 
 /* ---- sending ------------------------------------------------------ */
@@ -69,22 +77,29 @@ nt_rc chan_matrix_render(const struct chan_conf *ch, const struct chan_env *env,
 /* How long a Matrix send may take: the spec sets no client timeout. */
 #define MATRIX_TOTAL_MS 20000
 
-static nt_rc S_call(const struct chan_conf *ch, struct chan_send_env *env,
-		    const char *method, const char *path, const char *body,
-		    size_t len, struct http_resp *resp, struct nt_err *err)
+struct chan_sender {
+	const struct chan_conf *ch;
+	const char *token; /* the secret */
+	struct http *http;
+	const struct chan_memo *memo;
+	char *memo_key; /* where the room id of the alias is kept */
+};
+
+static nt_rc S_call(struct chan_sender *s, const char *method, const char *path,
+		    const char *body, size_t len, struct http_resp *resp,
+		    struct nt_err *err)
 {
-	char *url = nt_xasprintf(
-		"%s%s%s", ch->homeserver,
-		ch->homeserver[strlen(ch->homeserver) - 1] == '/' ? "" : "/",
-		path);
+	const char *hs = s->ch->homeserver;
+	char *url = nt_xasprintf("%s%s%s", hs,
+				 hs[strlen(hs) - 1] == '/' ? "" : "/", path);
 	struct http_req req = {.method = method,
 			       .url = url,
-			       .bearer = env->secret,
+			       .bearer = s->token,
 			       .body = body,
 			       .len = len,
-			       .allow_http = ch->allow_http,
+			       .allow_http = s->ch->allow_http,
 			       .total_ms = MATRIX_TOTAL_MS};
-	nt_rc rc = http_request(env->http, &req, resp, err);
+	nt_rc rc = http_request(s->http, &req, resp, err);
 
 	free(url);
 	return rc;
@@ -99,26 +114,33 @@ static void S_errcode(const struct http_resp *r, char *out, size_t n,
 
 	out[0] = '\0';
 	*retry_ms = -1;
-	if (o && json_object_object_get_ex(o, "errcode", &v))
-		snprintf(out, n, "%.60s", json_object_get_string(v));
-	if (o && json_object_object_get_ex(o, "retry_after_ms", &v))
-		*retry_ms = (long)json_object_get_int64(v);
+	if (o && json_object_object_get_ex(o, "errcode", &v) &&
+	    json_object_is_type(v, json_type_string))
+		text_printable_to(out, n, json_object_get_string(v));
+	if (o && json_object_object_get_ex(o, "retry_after_ms", &v) &&
+	    json_object_is_type(v, json_type_int)) {
+		int64_t ms = json_object_get_int64(v);
+
+		/* a day at most: a hostile server cannot park the lane */
+		*retry_ms = ms < 0 ? -1 : ms > 86400000 ? 86400000 : (long)ms;
+	}
 	json_object_put(o);
 }
 
-/* The outcome of a Matrix answer: errcode over status (spec, 2.5). */
-static void S_classify(const struct http_resp *r, struct chan_outcome *out)
+/* The outcome of a Matrix answer: errcode over status (spec, 2.5);
+ * *code is the errcode ("" when none). */
+static void S_classify(const struct http_resp *r, struct chan_outcome *out,
+		       char *code, size_t n)
 {
-	char code[64];
 	long retry_ms;
 
-	S_errcode(r, code, sizeof(code), &retry_ms);
+	S_errcode(r, code, n, &retry_ms);
 	chan_classify_http(r->status, code[0] ? code : r->body, r->retry_after,
 			   out);
 	if (strcmp(code, "M_LIMIT_EXCEEDED") == 0) {
 		out->fate = CHAN_TEMP;
-		if (out->retry_after < 0 && retry_ms >= 0)
-			out->retry_after = (retry_ms + 999) / 1000;
+		if (retry_ms >= 0)
+			out->retry_after_ms = retry_ms;
 	} else if (strcmp(code, "M_UNKNOWN_TOKEN") == 0 ||
 		   strcmp(code, "M_MISSING_TOKEN") == 0 ||
 		   strcmp(code, "M_FORBIDDEN") == 0 ||
@@ -130,60 +152,55 @@ static void S_classify(const struct http_resp *r, struct chan_outcome *out)
 	}
 }
 
-/* The room id: the configured one, the cached resolution of the alias,
- * or a directory look-up (cached, so done once). */
-static char *S_room_id(const struct chan_conf *ch, struct chan_send_env *env,
-		       struct chan_outcome *out)
+/* The room id: the configured one, the engine's memo of the alias, or
+ * a directory look-up (then kept in the memo). */
+static char *S_room_id(struct chan_sender *s, struct chan_outcome *out)
 {
-	char *key = nt_xasprintf("matrix.room %s %s", ch->homeserver, ch->room);
-	char *id = NULL, *esc, *path;
+	char *id, *esc, *path, code[64];
 	struct http_resp resp;
 	struct nt_err err = {{0}};
 	json_object *o, *v = NULL;
 	nt_rc rc;
 
-	if (ch->room[0] == '!') {
-		free(key);
-		return nt_xstrdup(ch->room);
-	}
-	if (env->store && store_kv_get(env->store, key, &id, &err) == NT_OK &&
-	    id) {
-		free(key);
+	if (s->ch->room[0] == '!')
+		return nt_xstrdup(s->ch->room);
+	id = s->memo ? s->memo->get(s->memo->ctx, s->memo_key) : NULL;
+	if (id)
 		return id;
-	}
-	esc = http_escape(ch->room);
+	esc = http_escape(s->ch->room);
 	path = nt_xasprintf("_matrix/client/v3/directory/room/%s", esc);
-	rc = S_call(ch, env, "GET", path, NULL, 0, &resp, &err);
+	rc = S_call(s, "GET", path, NULL, 0, &resp, &err);
 	free(esc);
 	free(path);
 	if (rc) {
 		chan_transport_failed(rc, err.msg, out);
-	} else if (resp.status != 200) {
-		S_classify(&resp, out);
-	} else {
-		o = json_tokener_parse(resp.body);
-		if (o && json_object_object_get_ex(o, "room_id", &v) &&
-		    json_object_is_type(v, json_type_string))
-			id = nt_xstrdup(json_object_get_string(v));
-		json_object_put(o);
-		if (id && env->store)
-			store_kv_set(env->store, key, id, &err);
-		if (id == NULL)
-			chan_classify_http(502, "no room_id in the answer", -1,
-					   out);
+		return NULL;
 	}
-	free(key);
+	if (resp.status != 200) {
+		S_classify(&resp, out, code, sizeof(code));
+		return NULL;
+	}
+	o = json_tokener_parse(resp.body);
+	if (o && json_object_object_get_ex(o, "room_id", &v) &&
+	    json_object_is_type(v, json_type_string) &&
+	    json_object_get_string(v)[0] == '!')
+		id = nt_xstrdup(json_object_get_string(v));
+	json_object_put(o);
+	if (id && s->memo)
+		s->memo->set(s->memo->ctx, s->memo_key, id);
+	if (id == NULL)
+		chan_classify_http(502, "no room_id in the answer", -1, out);
 	return id;
 }
 
-static bool S_join(const struct chan_conf *ch, struct chan_send_env *env,
-		   struct chan_outcome *out)
+static bool S_join(struct chan_sender *s, struct chan_outcome *out)
 {
-	char *esc = http_escape(ch->room);
+	char *esc = http_escape(s->ch->room);
 	char *path = nt_xasprintf("_matrix/client/v3/join/%s", esc);
 	struct http_resp resp;
 	struct nt_err err = {{0}};
-	nt_rc rc = S_call(ch, env, "POST", path, "{}", 2, &resp, &err);
+	char code[64];
+	nt_rc rc = S_call(s, "POST", path, "{}", 2, &resp, &err);
 
 	free(esc);
 	free(path);
@@ -192,55 +209,125 @@ static bool S_join(const struct chan_conf *ch, struct chan_send_env *env,
 		return false;
 	}
 	if (resp.status != 200) {
-		S_classify(&resp, out);
+		S_classify(&resp, out, code, sizeof(code));
 		return false;
 	}
 	return true;
 }
 
-/* One PUT; true when it should be tried again after joining. */
-static bool S_put(const struct chan_conf *ch, struct chan_send_env *env,
-		  const char *room, int64_t row_id, const char *payload,
-		  size_t len, struct chan_outcome *out)
+/* One PUT.  *code is the answer's errcode. */
+static void S_put(struct chan_sender *s, const char *room,
+		  const struct chan_job *j, struct chan_outcome *out,
+		  char *code, size_t n)
 {
 	char *esc = http_escape(room);
-	/* txnId from the row id: a retry after a lost answer, even after
-	 * kill -9, is a retransmission, not a second message */
+	/* the txnId names the delivery in every state file there is: a
+	 * retry after a lost answer, even after kill -9, is a
+	 * retransmission, and a new state file never reuses one the
+	 * homeserver remembers */
 	char *path = nt_xasprintf(
-		"_matrix/client/v3/rooms/%s/send/m.room.message/notify-%lld",
-		esc, (long long)row_id);
+		"_matrix/client/v3/rooms/%s/send/m.room.message/notify-%s", esc,
+		j->txn);
 	struct http_resp resp;
 	struct nt_err err = {{0}};
 	json_object *o, *v = NULL;
-	nt_rc rc = S_call(ch, env, "PUT", path, payload, len, &resp, &err);
+	nt_rc rc = S_call(s, "PUT", path, j->body, j->len, &resp, &err);
 
 	free(esc);
 	free(path);
+	code[0] = '\0';
 	if (rc) {
 		chan_transport_failed(rc, err.msg, out);
-		return false;
+		return;
 	}
-	S_classify(&resp, out);
-	if (out->fate == CHAN_SENT) {
-		o = json_tokener_parse(resp.body);
-		if (o && json_object_object_get_ex(o, "event_id", &v))
-			snprintf(out->remote_id, sizeof(out->remote_id), "%s",
-				 json_object_get_string(v));
-		json_object_put(o);
-	}
-	return resp.status == 403 && strstr(resp.body, "M_FORBIDDEN");
+	S_classify(&resp, out, code, n);
+	if (out->fate != CHAN_SENT)
+		return;
+	o = json_tokener_parse(resp.body);
+	if (o && json_object_object_get_ex(o, "event_id", &v) &&
+	    json_object_is_type(v, json_type_string))
+		text_printable_to(out->remote_id, sizeof(out->remote_id),
+				  json_object_get_string(v));
+	json_object_put(o);
 }
 
-void chan_matrix_send(const struct chan_conf *ch, struct chan_send_env *env,
-		      int64_t row_id, const char *payload, size_t len,
-		      struct chan_outcome *out)
+static void S_send_one(struct chan_sender *s, struct chan_job *j)
 {
-	char *room = S_room_id(ch, env, out);
+	char code[64];
+	char *room = S_room_id(s, &j->out);
 
 	if (room == NULL)
 		return;
-	if (S_put(ch, env, room, row_id, payload, len, out) && ch->autojoin &&
-	    S_join(ch, env, out))
-		S_put(ch, env, room, row_id, payload, len, out);
+	S_put(s, room, j, &j->out, code, sizeof(code));
+	if (strcmp(code, "M_FORBIDDEN") == 0 && s->ch->autojoin &&
+	    S_join(s, &j->out))
+		S_put(s, room, j, &j->out, code, sizeof(code));
+	/* the alias may name another room now, or the bot was removed:
+	 * resolve it again next time */
+	if ((strcmp(code, "M_FORBIDDEN") == 0 ||
+	     strcmp(code, "M_NOT_FOUND") == 0) &&
+	    s->ch->room[0] != '!' && s->memo)
+		s->memo->set(s->memo->ctx, s->memo_key, NULL);
 	free(room);
 }
+
+static nt_rc S_open(const struct chan_conf *ch, const char *secret,
+		    const struct chan_memo *memo, struct chan_sender **out,
+		    struct nt_err *err)
+{
+	struct chan_sender *s;
+
+	if (secret == NULL || secret[0] == '\0')
+		return nt_fail(err, NT_EPERM, "channel '%s': no access token",
+			       ch->name);
+	s = nt_xcalloc(1, sizeof(*s));
+	s->ch = ch;
+	s->token = secret;
+	s->memo = memo;
+	s->memo_key =
+		nt_xasprintf("matrix.room %s %s", ch->homeserver, ch->room);
+	s->http = http_create();
+	*out = s;
+	return NT_OK;
+}
+
+static void S_send(struct chan_sender *s, struct chan_job *jobs, size_t n,
+		   chan_done_fn done, void *ctx)
+{
+	for (size_t i = 0; i < n; i++) {
+		S_send_one(s, &jobs[i]);
+		done(ctx, &jobs[i]);
+	}
+}
+
+static void S_close(struct chan_sender *s)
+{
+	if (s == NULL)
+		return;
+	http_free(s->http);
+	free(s->memo_key);
+	free(s);
+}
+
+static const char *S_secret_file(const struct chan_conf *ch)
+{
+	return ch->access_token_file;
+}
+
+static nt_rc S_check(const struct chan_conf *ch, struct nt_err *err)
+{
+	(void)ch, (void)err;
+	return NT_OK;
+}
+
+const struct chan_ops chan_matrix_ops = {
+	.name = "matrix",
+	.secret_file = S_secret_file,
+	.check = S_check,
+	.render = chan_matrix_render,
+	.interval_ms = 0,
+	.batch = chan_batch_one,
+	.open = S_open,
+	.send = S_send,
+	.close = S_close,
+};

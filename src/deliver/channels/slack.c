@@ -4,6 +4,7 @@
  * receivers that ignore blocks (Mattermost, Rocket.Chat, Discord's /slack),
  * the whole alert in text.  Limits are Slack's documented ones.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,9 +15,11 @@
 #define SLACK_HEADER_MAX 150 /* characters of a header block */
 #define SLACK_TEXT_MAX 3000  /* characters of any text object */
 #define SLACK_URL_MAX 3000   /* characters of a button url */
-/* A long body (a digest) is cut to this many times SLACK_TEXT_MAX
- * characters and spread over sections between lines: at most twice as
- * many sections (a line never straddles two), within Slack's 50 blocks. */
+/* A long post is cut to this many times SLACK_TEXT_MAX characters and
+ * spread over sections between lines: at most twice as many sections (a
+ * line never straddles two), within Slack's 50 blocks.  A digest is
+ * never cut: it takes at most this many sections, or it lists fewer
+ * posts (announce.c). */
 #define SLACK_SECTIONS_MAX 10
 /* Discord's content limit, the smallest of the Slack-compatible ones */
 #define SLACK_COMPAT_MAX 2000
@@ -126,12 +129,13 @@ static nt_rc S_parts(const struct chan_env *env, const struct chan_item *it,
 		rc = chan_template(env, it, RENDER_SUBJECT, &subject, err);
 	if (rc)
 		return rc;
-	fmt_truncate(&p->body, 0, SLACK_TEXT_MAX * SLACK_SECTIONS_MAX);
-	if (it->digest)
+	if (it->digest) {
 		S_plain(nt_buf_str(&subject), SLACK_HEADER_MAX, &p->header);
-	else
+	} else {
+		fmt_truncate(&p->body, 0, SLACK_TEXT_MAX * SLACK_SECTIONS_MAX);
 		S_plain(chan_str(it->view, "title"), SLACK_HEADER_MAX,
 			&p->header);
+	}
 	if (p->header.len == 0) /* Slack refuses an empty header */
 		nt_buf_adds(&p->header, "…");
 	if (!it->digest)
@@ -154,27 +158,33 @@ static size_t S_chars(const char *s, size_t n)
 	return c;
 }
 
-static void S_section(json_object *blocks, struct nt_buf *text)
+/* Adds 'text' as a section (none when empty: Slack refuses an empty
+ * text object); false when a line too long had to be cut. */
+static bool S_section(json_object *blocks, struct nt_buf *text)
 {
 	json_object *b, *t;
+	bool whole = S_chars(text->buf, text->len) <= SLACK_TEXT_MAX;
 
 	fmt_truncate(text, 0, SLACK_TEXT_MAX); /* one line too long */
-	if (text->len == 0) /* Slack refuses an empty text object */
-		return;
+	if (text->len == 0)
+		return true;
 	b = S_block("section");
 	t = S_text_obj("mrkdwn", nt_buf_str(text));
 	json_object_object_add(t, "verbatim", json_object_new_boolean(1));
 	json_object_object_add(b, "text", t);
 	json_object_array_add(blocks, b);
 	text->len = 0;
+	return whole;
 }
 
 /* The body in sections of at most SLACK_TEXT_MAX characters each, cut
- * between lines, so that no post of a digest is cut off. */
-static void S_sections(json_object *blocks, const char *body, size_t len)
+ * between lines, so that no post of a digest is cut off.  Returns how
+ * many sections it took, SIZE_MAX when a line had to be cut. */
+static size_t S_sections(json_object *blocks, const char *body, size_t len)
 {
 	struct nt_buf chunk = NT_BUF_INIT;
-	size_t chars = 0;
+	size_t chars = 0, count = 0;
+	bool whole = true;
 
 	for (const char *p = body, *end = body + len; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -182,19 +192,25 @@ static void S_sections(json_object *blocks, const char *body, size_t len)
 		size_t c = S_chars(p, n);
 
 		if (chunk.len && chars + c > SLACK_TEXT_MAX) {
-			S_section(blocks, &chunk);
+			whole = S_section(blocks, &chunk) && whole;
 			chars = 0;
+			count++;
 		}
 		nt_buf_add(&chunk, p, n);
 		chars += c;
 		p += n;
 	}
-	S_section(blocks, &chunk);
+	count += chunk.len > 0;
+	whole = S_section(blocks, &chunk) && whole;
 	nt_buf_release(&chunk);
+	return whole ? count : SIZE_MAX;
 }
 
+/* The Block Kit message; *sections is how many sections the body took
+ * (SIZE_MAX when a line of it had to be cut). */
 static json_object *S_block_kit(const struct chan_env *env,
-				const struct chan_item *it, struct parts *p)
+				const struct chan_item *it, struct parts *p,
+				size_t *sections)
 {
 	json_object *msg = json_object_new_object();
 	json_object *blocks = json_object_new_array();
@@ -206,7 +222,7 @@ static json_object *S_block_kit(const struct chan_env *env,
 	json_object_object_add(
 		b, "text", S_text_obj("plain_text", nt_buf_str(&p->header)));
 	json_object_array_add(blocks, b);
-	S_sections(blocks, nt_buf_str(&p->body), p->body.len);
+	*sections = S_sections(blocks, nt_buf_str(&p->body), p->body.len);
 	if (p->context.len) {
 		json_object *elems = json_object_new_array();
 		json_object *t = S_text_obj("mrkdwn", nt_buf_str(&p->context));
@@ -237,12 +253,17 @@ static nt_rc S_compat(const struct chan_env *env, const struct chan_item *it,
 	if (rc)
 		return rc;
 	fmt_compat(nt_buf_str(&text), text.len, &t);
+	nt_buf_release(&text);
+	if (it->digest && S_chars(t.buf, t.len) > SLACK_COMPAT_MAX) {
+		nt_buf_release(&t);
+		return nt_fail(err, NT_ETOOBIG, "digest over %d characters",
+			       SLACK_COMPAT_MAX);
+	}
 	fmt_truncate(&t, 0, SLACK_COMPAT_MAX);
 	msg = json_object_new_object();
 	json_object_object_add(msg, "text",
 			       json_object_new_string(nt_buf_str(&t)));
 	chan_push_json(out, msg);
-	nt_buf_release(&text);
 	nt_buf_release(&t);
 	return NT_OK;
 }
@@ -252,13 +273,49 @@ nt_rc chan_slack_render(const struct chan_conf *ch, const struct chan_env *env,
 			struct nt_err *err)
 {
 	struct parts p;
+	json_object *msg = NULL;
+	size_t sections = 0;
 	nt_rc rc;
 
 	if (ch->flavor && strcmp(ch->flavor, "compat") == 0)
 		return S_compat(env, item, out, err);
 	rc = S_parts(env, item, &p, err);
 	if (rc == NT_OK)
-		chan_push_json(out, S_block_kit(env, item, &p));
+		msg = S_block_kit(env, item, &p, &sections);
+	if (msg && item->digest && sections > SLACK_SECTIONS_MAX) {
+		json_object_put(msg);
+		msg = NULL;
+		rc = nt_fail(err, NT_ETOOBIG, "digest over %d sections",
+			     SLACK_SECTIONS_MAX);
+	}
+	if (msg)
+		chan_push_json(out, msg);
 	S_parts_release(&p);
 	return rc;
 }
+
+static const char *S_secret_file(const struct chan_conf *ch)
+{
+	return ch->webhook_url_file;
+}
+
+static nt_rc S_check(const struct chan_conf *ch, struct nt_err *err)
+{
+	(void)ch, (void)err;
+	return NT_OK;
+}
+
+/* Slack asks for about one message a second per webhook. */
+#define SLACK_INTERVAL_MS 1000
+
+const struct chan_ops chan_slack_ops = {
+	.name = "slack",
+	.secret_file = S_secret_file,
+	.check = S_check,
+	.render = chan_slack_render,
+	.interval_ms = SLACK_INTERVAL_MS,
+	.batch = chan_batch_one,
+	.open = chan_webhook_open,
+	.send = chan_webhook_send,
+	.close = chan_webhook_close,
+};

@@ -6,29 +6,63 @@
  * hook itself is refused (invalid_blocks, no_service, "Webhook not
  * found"), which no retry will change.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../chan_int.h"
 #include "notify/http.h"
 
-void chan_webhook_send(const struct chan_conf *ch, struct chan_send_env *env,
-		       int64_t row_id, const char *payload, size_t len,
-		       struct chan_outcome *out)
-{
-	struct http_req req = {.method = "POST",
-			       .url = env->secret,
-			       .body = payload,
-			       .len = len,
-			       .allow_http = ch->allow_http};
-	struct http_resp resp;
-	struct nt_err err = {{0}};
-	nt_rc rc;
+struct chan_sender {
+	const struct chan_conf *ch;
+	const char *url; /* the secret */
+	struct http *http;
+};
 
-	(void)row_id;
-	rc = http_request(env->http, &req, &resp, &err);
-	if (rc) {
-		chan_transport_failed(rc, err.msg, out);
-		return;
+nt_rc chan_webhook_open(const struct chan_conf *ch, const char *secret,
+			const struct chan_memo *memo, struct chan_sender **out,
+			struct nt_err *err)
+{
+	struct chan_sender *s;
+
+	(void)memo;
+	if (secret == NULL || secret[0] == '\0')
+		return nt_fail(err, NT_EPERM, "channel '%s': no webhook URL",
+			       ch->name);
+	s = nt_xcalloc(1, sizeof(*s));
+	s->ch = ch;
+	s->url = secret;
+	s->http = http_create();
+	*out = s;
+	return NT_OK;
+}
+
+void chan_webhook_send(struct chan_sender *s, struct chan_job *jobs, size_t n,
+		       chan_done_fn done, void *ctx)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct chan_job *j = &jobs[i];
+		struct http_req req = {.method = "POST",
+				       .url = s->url,
+				       .body = j->body,
+				       .len = j->len,
+				       .allow_http = s->ch->allow_http};
+		struct http_resp resp;
+		struct nt_err err = {{0}};
+		nt_rc rc = http_request(s->http, &req, &resp, &err);
+
+		if (rc)
+			chan_transport_failed(rc, err.msg, &j->out);
+		else
+			chan_classify_http(resp.status, resp.body,
+					   resp.retry_after, &j->out);
+		done(ctx, j);
 	}
-	chan_classify_http(resp.status, resp.body, resp.retry_after, out);
+}
+
+void chan_webhook_close(struct chan_sender *s)
+{
+	if (s == NULL)
+		return;
+	http_free(s->http);
+	free(s);
 }
