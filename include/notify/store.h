@@ -222,6 +222,13 @@ int64_t store_held_next(struct store *st);
  * store_enqueue() either fails or adds nothing. */
 bool store_is_seen(struct store *st, const char *post_id);
 
+/* Whether 'post_id' was seen, for a caller that must not take a read
+ * error for "not seen" (the watcher: a post taken for new is announced).
+ * On NT_OK *seen is set; on failure it is untouched.  Results: NT_EINVAL
+ * (post_id NULL), or a database error (NT_EIO, NT_ETEMP...). */
+nt_rc store_seen_get(struct store *st, const char *post_id, bool *seen,
+		     struct nt_err *err);
+
 /* Counts the delivery rows of 'post_id': all of them, the sent ones and
  * the failed ones (any pointer may be NULL).  A post that is delivered
  * has n_rows > 0 and n_sent == n_rows. */

@@ -93,7 +93,9 @@ const char *watcher_branch(const struct watcher *w);
  * when there is none; then, as with all = true, every unseen post is
  * listed).  all = true: every post of the tip (or folder) never seen.
  * Candidates come sorted by path.  Results: NT_OK (b filled), NT_EIO
- * (the repository or the folder cannot be read; b left empty). */
+ * (the repository or the folder cannot be read; b left empty), or the
+ * outbox's error when it cannot say whether a post was seen: a read error
+ * never makes a post new (in directory mode, the whole archive). */
 nt_rc watcher_scan(struct watcher *w, bool all, struct watch_batch *b,
 		   struct nt_err *err);
 

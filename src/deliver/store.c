@@ -1077,6 +1077,26 @@ bool store_is_seen(struct store *st, const char *post_id)
 	return seen;
 }
 
+nt_rc store_seen_get(struct store *st, const char *post_id, bool *seen,
+		     struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_SEEN_GET);
+	int r = SQLITE_MISUSE;
+	nt_rc rc = NT_OK;
+
+	if (post_id == NULL)
+		return nt_fail(err, NT_EINVAL, "%s: is seen: no post id",
+			       st->path);
+	if (s && sqlite3_bind_text(s, 1, post_id, -1, SQLITE_STATIC) == 0)
+		r = sqlite3_step(s);
+	if (r == SQLITE_ROW || r == SQLITE_DONE)
+		*seen = r == SQLITE_ROW;
+	else
+		rc = S_fail(st, "is seen", err);
+	S_done(s);
+	return rc;
+}
+
 nt_rc store_post_state(struct store *st, const char *post_id, size_t *n_rows,
 		       size_t *n_sent, size_t *n_failed, struct nt_err *err)
 {

@@ -11,11 +11,14 @@
  * it took (libgit2 1.5 leaks on every remote lookup) and a worker that
  * crashes on a hostile post costs one pass, not the service.
  *
- * A worker ends with a report on its stdout ("KEY<TAB>VALUE" lines): the
- * mode, the folders to watch, when the next retry or held post is due,
- * the counts.  The configuration in force is a snapshot (a memfd) taken
- * at start and on SIGHUP and given to each worker as fd 3: an edit of the
- * file takes effect on reload, and a reloaded file the worker refuses
+ * A worker reports on its stdout (report.h): once its batch is committed,
+ * the mode and the folders to watch, applied at once, so that a post
+ * written while it sends is seen; at its end, when the next retry or held
+ * post is due, and the counts.  A folder watched anew is scanned again
+ * after the pass: a post written there before the watch was in place
+ * would be seen by no event.  The configuration in force is a snapshot (a
+ * memfd) taken at start and on SIGHUP and given to each worker as fd 3: an edit
+ * of the file takes effect on reload, and a reloaded file the worker refuses
  * (exit 78) leaves the snapshot before it in force.
  */
 #include <errno.h>
@@ -42,6 +45,7 @@
 #include "notify/buf.h"
 #include "notify/config.h" /* CONFIG_MAX_BYTES alone: no link to it */
 #include "notify/log.h"
+#include "notify/report.h"
 #include "notify/sdnotify.h"
 
 /* Git writes a ref through NAME.lock and a rename: wait this long after
@@ -87,6 +91,8 @@ struct worker {
 	bool trial;    /* a reloaded configuration on trial */
 	bool overflow; /* its report ran past REPORT_MAX */
 	bool termed;   /* sent SIGTERM for running too long */
+	bool head;     /* what to watch ("scanned") is applied */
+	bool refused;  /* a line of its report was refused (said once) */
 };
 
 struct sup {
@@ -115,6 +121,7 @@ struct sup {
 	/* when things are due (monotonic ms, -1: not) */
 	int64_t scan_at, fetch_at, due_at, retry_at, wd_at, wd_every;
 	bool want_reload, stopping, fetch_next;
+	bool added; /* a report added a watch: the next pass rescans */
 	struct worker w;
 };
 
@@ -268,25 +275,22 @@ static struct wdir *S_dir_by_wd(struct sup *s, int wd)
 	return NULL;
 }
 
-/* "watch<TAB>KIND<TAB>PATH<TAB>REL": watched from now on. */
-static void S_watch_line(struct sup *s, char *v)
+/* A watch line: watched from now on. */
+static void S_watch_line(struct sup *s, const struct report_line *l)
 {
-	static const char *const kinds[] = {"git", "refs", "posts"};
+	static const enum dir_kind kinds[] = {[REPORT_DIR_GIT] = DIR_GIT,
+					      [REPORT_DIR_REFS] = DIR_REFS,
+					      [REPORT_DIR_POSTS] = DIR_POSTS};
 	uint32_t mask = IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_ONLYDIR |
 			IN_MOVE_SELF | IN_DELETE_SELF;
-	char *kind = strsep(&v, "\t"), *path = strsep(&v, "\t"), *rel = v;
 	struct wdir *d;
-	int k = 0, wd;
+	int wd;
 
-	while (k < 3 && strcmp(kinds[k], kind ? kind : "") != 0)
-		k++;
-	if (k == 3 || path == NULL || path[0] != '/')
-		return;
-	if (k == DIR_POSTS)
+	if (l->dir == REPORT_DIR_POSTS)
 		mask |= IN_MOVED_FROM;
-	wd = inotify_add_watch(s->ino, path, mask);
+	wd = inotify_add_watch(s->ino, l->path, mask);
 	if (wd < 0) {
-		log_warn("inotify: %s", path);
+		log_warn("inotify: %s", l->path);
 		return;
 	}
 	d = S_dir_by_wd(s, wd);
@@ -295,61 +299,91 @@ static void S_watch_line(struct sup *s, char *v)
 		d = &s->dirs[s->n_dirs++];
 		d->wd = wd;
 		d->rel = NULL;
+		s->added = true;
 	}
-	d->kind = (enum dir_kind)k;
-	S_set_str(&d->rel, rel ? rel : "");
+	d->kind = kinds[l->dir];
+	S_set_str(&d->rel, l->rel);
 	d->keep = true;
 }
 
-/* Applies a complete report; folders it no longer names are let go. */
-static void S_apply(struct sup *s, char *rep)
+/* Calls fn for each whole line of the report 'rep' that parses (a copy:
+ * parsing cuts it), until fn returns false.  A line refused is skipped
+ * (the report comes from a process that read hostile posts). */
+static void S_lines(const struct nt_buf *rep,
+		    bool (*fn)(struct sup *s, const struct report_line *l),
+		    struct sup *s)
+{
+	char *copy, *p, *nl;
+	size_t line = 0;
+
+	if (rep->len == 0)
+		return;
+	copy = nt_xstrndup(rep->buf, rep->len);
+	for (p = copy; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+		struct report_line l;
+
+		*nl = '\0';
+		line++;
+		if (report_parse(p, (size_t)(nl - p), &l) != NT_OK) {
+			if (!s->w.refused)
+				log_warnx("a pass's report: line %zu refused "
+					  "(report.h), skipped",
+					  line);
+			s->w.refused = true;
+			continue;
+		}
+		if (!fn(s, &l))
+			break;
+	}
+	free(copy);
+}
+
+static bool S_is_scanned(struct sup *s, const struct report_line *l)
+{
+	s->w.head = s->w.head || l->kind == REPORT_SCANNED;
+	return !s->w.head;
+}
+
+/* The first part of a report, up to "scanned": what to watch. */
+static bool S_head_line(struct sup *s, const struct report_line *l)
+{
+	switch (l->kind) {
+	case REPORT_MODE:
+		s->git = l->git;
+		break;
+	case REPORT_REPO:
+		S_set_str(&s->repo, l->str);
+		break;
+	case REPORT_BRANCH:
+		S_set_str(&s->branch, l->str);
+		break;
+	case REPORT_WATCH:
+		S_watch_line(s, l);
+		break;
+	case REPORT_SETTLE_MS:
+		s->settle_ms = (int)l->num;
+		break;
+	case REPORT_FETCH_INTERVAL:
+		s->fetch_interval = (int)l->num;
+		break;
+	default:
+		break;
+	}
+	return l->kind != REPORT_SCANNED;
+}
+
+/* Applies what to watch: folders the report no longer names are let go,
+ * a folder watched anew is scanned again. */
+static void S_apply_head(struct sup *s)
 {
 	int64_t now = S_now();
-	char *line;
 	bool was_git = s->git;
 	int was_fetch = s->fetch_interval;
 
 	for (size_t i = 0; i < s->n_dirs; i++)
 		s->dirs[i].keep = false;
-	s->due_at = -1;
-	while ((line = strsep(&rep, "\n")) != NULL) {
-		char *v = strchr(line, '\t');
-		long long n;
-
-		if (v == NULL)
-			continue;
-		*v++ = '\0';
-		n = strtoll(v, NULL, 10);
-		if (strcmp(line, "mode") == 0) {
-			s->git = strcmp(v, "git") == 0;
-		} else if (strcmp(line, "repo") == 0) {
-			S_set_str(&s->repo, v);
-		} else if (strcmp(line, "branch") == 0) {
-			S_set_str(&s->branch, v);
-		} else if (strcmp(line, "watch") == 0) {
-			S_watch_line(s, v);
-		} else if (strcmp(line, "settle_ms") == 0) {
-			s->settle_ms = n >= 0 && n <= 60000 ? (int)n : 1500;
-		} else if (strcmp(line, "fetch_interval") == 0) {
-			s->fetch_interval = n >= 0 && n <= 86400 ? (int)n : 0;
-		} else if (strcmp(line, "next") == 0 && n >= 0) {
-			long long d = n - (long long)time(NULL);
-
-			/* what the pass left due is not due again at once:
-			 * a row it could not take must not spin passes */
-			s->due_at = now + (d > 0 ? d * 1000 : DUE_FLOOR_MS);
-		} else if (strcmp(line, "counts") == 0) {
-			size_t c[4] = {0};
-
-			if (sscanf(v, "%zu %zu %zu %zu", &c[0], &c[1], &c[2],
-				   &c[3]) == 4) {
-				s->posts += c[0];
-				s->sent += c[1];
-				s->retried += c[2];
-				s->failed += c[3];
-			}
-		}
-	}
+	s->added = false;
+	S_lines(&s->w.rep, S_head_line, s);
 	for (size_t i = 0; i < s->n_dirs;) {
 		if (s->dirs[i].keep) {
 			i++;
@@ -359,12 +393,46 @@ static void S_apply(struct sup *s, char *rep)
 		free(s->dirs[i].rel);
 		s->dirs[i] = s->dirs[--s->n_dirs];
 	}
+	/* a post written before the watch was in place makes no event;
+	 * one written after it does */
+	if (s->added)
+		s->scan_at = S_min(s->scan_at, now + (s->git ? GIT_DEBOUNCE_MS
+							     : s->settle_ms));
 	/* a remote named (at start, on reload): caught up with at once */
 	if (s->fetch_interval == 0)
 		s->fetch_at = -1;
 	else if (s->fetch_at < 0 || s->git != was_git ||
 		 s->fetch_interval != was_fetch)
 		s->fetch_at = now;
+}
+
+/* The rest, at the end of a pass: when to come back, the counts. */
+static bool S_tail_line(struct sup *s, const struct report_line *l)
+{
+	if (l->kind == REPORT_NEXT && l->num >= 0) {
+		long long d = l->num - (long long)time(NULL);
+
+		/* what the pass left due is not due again at once: a row it
+		 * could not take must not spin passes */
+		s->due_at = S_now() + (d > 0 ? d * 1000 : DUE_FLOOR_MS);
+	} else if (l->kind == REPORT_COUNTS) {
+		s->posts += l->counts[0];
+		s->sent += l->counts[1];
+		s->retried += l->counts[2];
+		s->failed += l->counts[3];
+	}
+	return true;
+}
+
+/* Whether the report holds an "end" line: the pass went through. */
+static bool S_whole(struct sup *s)
+{
+	const char *b = s->w.rep.buf;
+	size_t n = s->w.rep.len;
+
+	/* the last line, whole, is "end" */
+	return !s->w.overflow && n >= 4 && memcmp(b + n - 4, "end\n", 4) == 0 &&
+	       (n == 4 || b[n - 5] == '\n');
 }
 
 /* The worker's pipe closed: it is done.  Returns the exit code to end
@@ -381,8 +449,7 @@ static int S_reap(struct sup *s)
 	/* 69 and 75: some deliveries failed or wait; the pass went well if
 	 * its report is whole ("end"): 75 is also a locked database */
 	ok = (code == EX_OK || code == EX_UNAVAILABLE || code == EX_TEMPFAIL) &&
-	     !w->overflow && w->rep.len > 0 &&
-	     strstr(w->rep.buf, "\nend\t") != NULL;
+	     S_whole(s);
 	if (w->trial) {
 		if (ok) {
 			close(s->snap);
@@ -398,7 +465,10 @@ static int S_reap(struct sup *s)
 		}
 	}
 	if (ok) {
-		S_apply(s, w->rep.buf ? w->rep.buf : (char *)"");
+		if (!w->head)
+			S_apply_head(s);
+		s->due_at = -1;
+		S_lines(&w->rep, S_tail_line, s);
 	} else if (!w->trial) {
 		if (WIFSIGNALED(status))
 			log_warnx("a pass ended on signal %d; the next one in "
@@ -417,19 +487,22 @@ static int S_reap(struct sup *s)
 	return -1;
 }
 
-/* The first pass has committed what it found (its report says
- * "scanned"): the service is up, whatever is left to send. */
-static void S_ready(struct sup *s)
+/* The pass has committed what it found (its report says "scanned"): what
+ * to watch is applied now, before its sends end; after the first pass
+ * the service is up, whatever is left to send.  A reloaded configuration
+ * on trial waits for the end of its pass. */
+static void S_scanned(struct sup *s)
 {
 	struct nt_err err = {{0}};
-	char *copy;
 
-	if (s->ready || s->w.trial || s->w.rep.len == 0 ||
-	    strstr(s->w.rep.buf, "\nscanned\t") == NULL)
+	if (s->w.head || s->w.trial || s->w.overflow)
 		return;
-	copy = nt_xstrdup(s->w.rep.buf);
-	S_apply(s, copy);
-	free(copy);
+	S_lines(&s->w.rep, S_is_scanned, s);
+	if (!s->w.head)
+		return;
+	S_apply_head(s);
+	if (s->ready)
+		return;
 	s->ready = true;
 	sdn_notify("READY=1", &err);
 	log_notice("watching %s (%s mode)", s->repo ? s->repo : "?",
@@ -448,7 +521,7 @@ static int S_worker_out(struct sup *s)
 		else
 			nt_buf_add(&s->w.rep, buf, (size_t)n);
 	}
-	S_ready(s);
+	S_scanned(s);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return -1;
 	return S_reap(s);

@@ -46,7 +46,10 @@ struct watcher {
 	char *branch;	     /* NAME */
 
 	struct nt_strv subdirs; /* dir mode: folders below posts, as listed */
-	struct nt_strv moved;	/* dir mode: ids a seen post was renamed to */
+	/* dir mode: renames inotify paired (watcher_moved()), the ids from
+	 * and to, by position; whether the old one was seen is asked at the
+	 * scan, where a read error can fail it */
+	struct nt_strv moved_from, moved_to;
 	struct ignored *ign;
 	size_t n_ign;
 };
@@ -69,6 +72,18 @@ static char *S_id_of(const char *rel)
 	const char *dot = strrchr(b, '.');
 
 	return nt_xstrndup(b, dot && dot != b ? (size_t)(dot - b) : strlen(b));
+}
+
+/* Whether the post of path 'rel' was seen.  A read error is an error, not
+ * "new": taken for new, every post of the folder would be announced. */
+static nt_rc S_seen(struct watcher *w, const char *rel, bool *seen,
+		    struct nt_err *err)
+{
+	char *id = S_id_of(rel);
+	nt_rc rc = store_seen_get(w->st, id, seen, err);
+
+	free(id);
+	return rc;
 }
 
 static bool S_digits(const char *s, size_t n)
@@ -292,24 +307,26 @@ static void S_git_file(struct watcher *w, struct watch_file *f, const char *rel,
 struct walk {
 	struct watcher *w;
 	struct watch_batch *b;
+	nt_rc rc;
+	struct nt_err *err;
 };
 
 static int S_walk_cb(const char *root, const git_tree_entry *e, void *ctx)
 {
 	struct walk *k = ctx;
-	char *rel, *id;
+	bool seen = false;
+	char *rel;
 
 	if (git_tree_entry_type(e) == GIT_OBJECT_TREE)
 		return 0;
 	rel = nt_xasprintf("%s/%s%s", k->w->posts, root,
 			   git_tree_entry_name(e));
-	id = S_id_of(rel);
-	if (!store_is_seen(k->w->st, id))
+	k->rc = S_seen(k->w, rel, &seen, k->err);
+	if (k->rc == NT_OK && !seen)
 		S_git_file(k->w, S_push(k->b), rel, git_tree_entry_filemode(e),
 			   git_tree_entry_id(e));
-	free(id);
 	free(rel);
-	return 0;
+	return k->rc ? -1 : 0; /* a negative value ends the walk */
 }
 
 /* Every post of the tip never seen. */
@@ -318,13 +335,15 @@ static nt_rc S_git_all(struct watcher *w, const git_oid *tip,
 {
 	int r;
 	git_tree *t = S_posts_tree(w, tip, &r);
-	struct walk k = {w, b};
+	struct walk k = {w, b, NT_OK, err};
 
 	if (r)
 		return S_git_fail(NT_EIO, err, w->repo, "reading the tip");
 	if (t && git_tree_walk(t, GIT_TREEWALK_PRE, S_walk_cb, &k))
 		r = -1;
 	git_tree_free(t);
+	if (k.rc)
+		return k.rc; /* the store's error, in err */
 	return r ? S_git_fail(NT_EIO, err, w->repo, "listing the posts")
 		 : NT_OK;
 }
@@ -337,10 +356,10 @@ static bool S_under(const char *path, const char *dir)
 }
 
 static nt_rc S_delta(struct watcher *w, const git_diff_delta *d,
-		     struct watch_batch *b)
+		     struct watch_batch *b, struct nt_err *err)
 {
-	char *id, *old;
-	bool seen;
+	bool seen = false, old_seen = false;
+	nt_rc rc;
 
 	if (!S_under(d->new_file.path, w->posts)) {
 		if (d->status == GIT_DELTA_ADDED) {
@@ -349,9 +368,11 @@ static nt_rc S_delta(struct watcher *w, const git_diff_delta *d,
 		}
 		return NT_OK;
 	}
-	id = S_id_of(d->new_file.path);
-	old = S_id_of(d->old_file.path);
-	seen = store_is_seen(w->st, id);
+	rc = S_seen(w, d->new_file.path, &seen, err);
+	if (rc == NT_OK && d->status == GIT_DELTA_RENAMED && !seen)
+		rc = S_seen(w, d->old_file.path, &old_seen, err);
+	if (rc)
+		return rc;
 
 	switch (d->status) {
 	case GIT_DELTA_ADDED:
@@ -364,7 +385,7 @@ static nt_rc S_delta(struct watcher *w, const git_diff_delta *d,
 	case GIT_DELTA_RENAMED:
 		if (seen)
 			break;
-		if (store_is_seen(w->st, old)) /* not new: seen before */
+		if (old_seen) /* not new: seen before */
 			S_git_file(w, S_push_renamed(b), d->new_file.path,
 				   d->new_file.mode, &d->new_file.id);
 		else
@@ -374,8 +395,6 @@ static nt_rc S_delta(struct watcher *w, const git_diff_delta *d,
 	default: /* deleted, unmodified */
 		break;
 	}
-	free(old);
-	free(id);
 	return NT_OK;
 }
 
@@ -392,6 +411,7 @@ static nt_rc S_git_diff(struct watcher *w, const git_oid *from,
 	git_diff *diff = NULL;
 	/* _drafts too, to say why a draft is not announced */
 	char *spec[] = {w->posts, (char *)"_drafts"};
+	nt_rc rc = NT_OK;
 	int r = 0;
 
 	/* the _init calls, not the macros: those leave fields out */
@@ -417,13 +437,16 @@ static nt_rc S_git_diff(struct watcher *w, const git_oid *from,
 		r = git_diff_tree_to_tree(&diff, w->git, t1, t2, &o);
 	if (r == 0)
 		r = git_diff_find_similar(diff, &fo);
-	for (size_t i = 0; r == 0 && i < git_diff_num_deltas(diff); i++)
-		S_delta(w, git_diff_get_delta(diff, i), b);
+	for (size_t i = 0;
+	     r == 0 && rc == NT_OK && i < git_diff_num_deltas(diff); i++)
+		rc = S_delta(w, git_diff_get_delta(diff, i), b, err);
 	git_diff_free(diff);
 	git_tree_free(t1);
 	git_tree_free(t2);
 	git_commit_free(c1);
 	git_commit_free(c2);
+	if (rc)
+		return rc; /* the store's error, in err */
 	return r ? S_git_fail(NT_EIO, err, w->repo, "comparing commits")
 		 : NT_OK;
 }
@@ -622,17 +645,49 @@ static void S_gone_cb(void *ctx, const char *post_id, const char *path)
 	free(abs);
 }
 
-static bool S_renamed(struct watcher *w, const struct watch_file *f)
+/* Whether 'f' is a seen post renamed: inotify paired the rename
+ * (watcher_moved()) and the old name was seen, or its contents are a seen
+ * post's whose file is gone.  A read error fails the scan. */
+static nt_rc S_renamed(struct watcher *w, const struct watch_file *f,
+		       bool *renamed, struct nt_err *err)
 {
 	struct gone g = {w, false};
-	struct nt_err err;
+	nt_rc rc = NT_OK;
 
-	if (nt_strv_contains(&w->moved, f->id))
-		return true; /* inotify saw it (watcher_moved()) */
-	if (f->blob[0] == '\0' ||
-	    store_seen_blob(w->st, f->blob, S_gone_cb, &g, &err) != NT_OK)
-		return false;
-	return g.found;
+	*renamed = false;
+	for (size_t i = 0; rc == NT_OK && !*renamed && i < w->moved_to.n; i++)
+		if (strcmp(w->moved_to.v[i], f->id) == 0)
+			rc = store_seen_get(w->st, w->moved_from.v[i], renamed,
+					    err);
+	if (rc || *renamed || f->blob[0] == '\0')
+		return rc;
+	rc = store_seen_blob(w->st, f->blob, S_gone_cb, &g, err);
+	*renamed = g.found;
+	return rc;
+}
+
+/* One file of a listing: a candidate, a seen post renamed, or nothing
+ * (seen, or ignored until it changes). */
+static nt_rc S_dir_entry(struct watcher *w, const char *rel,
+			 const struct stat *sb, struct watch_batch *b,
+			 struct nt_err *err)
+{
+	struct watch_file f;
+	bool seen = false, renamed = false;
+	nt_rc rc = S_seen(w, rel, &seen, err);
+
+	if (rc || seen || S_ignored(w, rel, sb))
+		return rc;
+	S_dir_file(w, &f, rel, sb);
+	S_dir_blob(w, &f);
+	rc = S_renamed(w, &f, &renamed, err);
+	if (rc) {
+		watch_file_clear(&f);
+		return rc;
+	}
+	/* the same contents under another name: not new */
+	*(renamed ? S_push_renamed(b) : S_push(b)) = f;
+	return NT_OK;
 }
 
 static nt_rc S_dir_list(struct watcher *w, const char *rel, int depth,
@@ -653,7 +708,7 @@ static nt_rc S_dir_list(struct watcher *w, const char *rel, int depth,
 		nt_strv_pushdup(&w->subdirs, rel);
 	while (rc == NT_OK && (de = readdir(d)) != NULL) {
 		struct stat sb;
-		char *sub, *id;
+		char *sub;
 
 		if (de->d_name[0] == '.')
 			continue; /* ., .., hidden and editors' files */
@@ -662,20 +717,10 @@ static nt_rc S_dir_list(struct watcher *w, const char *rel, int depth,
 			free(sub);
 			continue; /* gone since readdir() */
 		}
-		id = S_id_of(sub);
-		if (S_ISDIR(sb.st_mode)) {
-			if (depth < DIR_MAX_DEPTH)
-				rc = S_dir_list(w, sub, depth + 1, b, err);
-		} else if (!store_is_seen(w->st, id) &&
-			   !S_ignored(w, sub, &sb)) {
-			struct watch_file f;
-
-			S_dir_file(w, &f, sub, &sb);
-			S_dir_blob(w, &f);
-			/* the same contents under another name: not new */
-			*(S_renamed(w, &f) ? S_push_renamed(b) : S_push(b)) = f;
-		}
-		free(id);
+		if (!S_ISDIR(sb.st_mode))
+			rc = S_dir_entry(w, sub, &sb, b, err);
+		else if (depth < DIR_MAX_DEPTH)
+			rc = S_dir_list(w, sub, depth + 1, b, err);
 		free(sub);
 	}
 	closedir(d);
@@ -746,7 +791,8 @@ void watcher_free(struct watcher *w)
 		free(w->ign[i].rel);
 	free(w->ign);
 	nt_strv_clear(&w->subdirs);
-	nt_strv_clear(&w->moved);
+	nt_strv_clear(&w->moved_from);
+	nt_strv_clear(&w->moved_to);
 	git_repository_free(w->git);
 	free(w->ref);
 	free(w->branch);
@@ -891,11 +937,6 @@ void watcher_dirs(struct watcher *w,
 
 void watcher_moved(struct watcher *w, const char *from_rel, const char *to_rel)
 {
-	char *from = S_id_of(from_rel);
-	char *to = S_id_of(to_rel);
-
-	if (store_is_seen(w->st, from) && !nt_strv_contains(&w->moved, to))
-		nt_strv_pushdup(&w->moved, to);
-	free(from);
-	free(to);
+	nt_strv_push(&w->moved_from, S_id_of(from_rel));
+	nt_strv_push(&w->moved_to, S_id_of(to_rel));
 }

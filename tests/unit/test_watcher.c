@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,6 +239,10 @@ static void a_rename_with_an_edit_needs_the_pair(void **state)
 	watch_batch_clear(&b);
 	watcher_moved(fx->w, "_posts/2026-11-01-a.md",
 		      "_posts/2026-11-01-b.md");
+	/* a later pair to the same name, from a post never seen (an editor's
+	 * temporary file), does not undo it */
+	watcher_moved(fx->w, "_posts/2026-11-01-tmp.md",
+		      "_posts/2026-11-01-b.md");
 	assert_int_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
 	assert_int_equal(b.n, 0);
 	assert_int_equal(b.n_renamed, 1);
@@ -283,6 +288,59 @@ static void dirs_to_watch_include_subfolders(void **state)
 	assert_string_equal(d.rel[1], "_posts/2026");
 }
 
+/* The seen set made unreadable behind the store's back (another handle
+ * drops its table): every later "was it seen?" fails. */
+static void S_break_seen(const struct fx *fx)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE posts", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* A read error on the seen set is an error, never "not seen": taken for
+ * new, the whole archive would be announced. */
+static void a_seen_set_read_error_fails_the_scan(void **state)
+{
+	struct fx *fx = *state;
+	struct watch_batch b;
+	struct nt_err err = {{0}};
+
+	S_write(fx, "2026-11-01-a.md", "---\ntitle: A\n---\n");
+	S_write(fx, "2026-11-02-b.md", "---\ntitle: B\n---\n");
+	assert_int_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
+	S_commit(fx, &b, b.n);
+	watch_batch_clear(&b);
+	S_write(fx, "2026-11-03-c.md", "---\ntitle: C\n---\n");
+	S_break_seen(fx);
+	assert_int_not_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
+	assert_int_equal(b.n, 0);
+	assert_int_equal(b.n_renamed, 0);
+	assert_non_null(strstr(err.msg, "state.db"));
+}
+
+/* The same for a rename inotify paired: whether the old name was seen is
+ * asked at the scan, where an error can fail it. */
+static void a_read_error_on_a_paired_rename_fails_the_scan(void **state)
+{
+	struct fx *fx = *state;
+	struct watch_batch b;
+	struct nt_err err = {{0}};
+
+	S_write(fx, "2026-11-01-a.md", "---\ntitle: A\n---\n");
+	assert_int_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
+	S_commit(fx, &b, b.n);
+	watch_batch_clear(&b);
+	S_write(fx, "2026-11-01-a2.md", "---\ntitle: A, edited\n---\n");
+	watcher_moved(fx->w, "_posts/2026-11-01-a.md",
+		      "_posts/2026-11-01-a2.md");
+	S_break_seen(fx);
+	assert_int_not_equal(watcher_scan(fx->w, false, &b, &err), NT_OK);
+	assert_int_equal(b.n, 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, S_setup, S_teardown)
 
 int main(void)
@@ -294,6 +352,8 @@ int main(void)
 		T(a_copy_is_new_a_rename_is_not),
 		T(a_rename_with_an_edit_needs_the_pair),
 		T(dirs_to_watch_include_subfolders),
+		T(a_seen_set_read_error_fails_the_scan),
+		T(a_read_error_on_a_paired_rename_fails_the_scan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
