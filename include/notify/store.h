@@ -217,11 +217,6 @@ nt_rc store_held_due(struct store *st, int64_t now,
  * database cannot be read, which is logged). */
 int64_t store_held_next(struct store *st);
 
-/* Whether 'post_id' was seen.  False too when the database cannot be
- * read (logged): the caller then renders the post again, and the next
- * store_enqueue() either fails or adds nothing. */
-bool store_is_seen(struct store *st, const char *post_id);
-
 /* Whether 'post_id' was seen, for a caller that must not take a read
  * error for "not seen" (the watcher: a post taken for new is announced).
  * On NT_OK *seen is set; on failure it is untouched.  Results: NT_EINVAL

@@ -1056,27 +1056,6 @@ nt_rc store_enqueue(struct store *st, const char *post_id,
 	return rc;
 }
 
-bool store_is_seen(struct store *st, const char *post_id)
-{
-	sqlite3_stmt *s = S_stmt(st, Q_SEEN_GET);
-	struct nt_err err;
-	bool seen = false;
-	int r = SQLITE_MISUSE;
-
-	if (post_id == NULL)
-		return false;
-	if (s && sqlite3_bind_text(s, 1, post_id, -1, SQLITE_STATIC) == 0)
-		r = sqlite3_step(s);
-	if (r == SQLITE_ROW) {
-		seen = true;
-	} else if (r != SQLITE_DONE) {
-		S_fail(st, "is seen", &err);
-		log_warnx("%s", err.msg);
-	}
-	S_done(s);
-	return seen;
-}
-
 nt_rc store_seen_get(struct store *st, const char *post_id, bool *seen,
 		     struct nt_err *err)
 {

@@ -54,6 +54,16 @@ static int S_teardown(void **state)
 	return 0;
 }
 
+/* store_seen_get(), which must not fail here. */
+static bool S_is_seen(struct store *st, const char *post)
+{
+	struct nt_err err = {{0}};
+	bool seen = false;
+
+	assert_int_equal(store_seen_get(st, post, &seen, &err), NT_OK);
+	return seen;
+}
+
 /* store_next_due() of any channel, -1 on error too (then failing). */
 static int64_t S_next_due(struct store *st, const char *post)
 {
@@ -221,7 +231,7 @@ static void reopen_keeps_the_data(void **state)
 	store_close(fx->st);
 	fx->st = NULL;
 	assert_int_equal(store_open(fx->db, &fx->st, &err), NT_OK);
-	assert_true(store_is_seen(fx->st, "p1"));
+	assert_true(S_is_seen(fx->st, "p1"));
 	assert_int_equal(
 		store_post_state(fx->st, "p1", &rows, &sent, &failed, &err),
 		NT_OK);
@@ -427,15 +437,15 @@ static void enqueue_marks_the_post_seen(void **state)
 	struct nt_err err = {{0}};
 	size_t added = 9;
 
-	assert_false(store_is_seen(fx->st, "p1"));
+	assert_false(S_is_seen(fx->st, "p1"));
 	assert_int_equal(S_enqueue(fx->st, "p1", S_a, 100, false), 1);
-	assert_true(store_is_seen(fx->st, "p1"));
+	assert_true(S_is_seen(fx->st, "p1"));
 	/* no rows: the post is seen all the same */
 	assert_int_equal(
 		store_enqueue(fx->st, "p2", NULL, 0, 100, false, &added, &err),
 		NT_OK);
 	assert_int_equal(added, 0);
-	assert_true(store_is_seen(fx->st, "p2"));
+	assert_true(S_is_seen(fx->st, "p2"));
 	/* seen without rows, twice: the second changes nothing */
 	{
 		struct store_seen seen[] = {{"p3", NULL, NULL}};
@@ -448,9 +458,15 @@ static void enqueue_marks_the_post_seen(void **state)
 			store_commit_batch(fx->st, &b, 200, false, NULL, &err),
 			NT_OK);
 	}
-	assert_true(store_is_seen(fx->st, "p3"));
-	assert_false(store_is_seen(fx->st, "p4"));
-	assert_false(store_is_seen(fx->st, NULL));
+	assert_true(S_is_seen(fx->st, "p3"));
+	assert_false(S_is_seen(fx->st, "p4"));
+	{
+		bool seen = true;
+		struct nt_err e = {{0}};
+
+		assert_int_equal(store_seen_get(fx->st, NULL, &seen, &e),
+				 NT_EINVAL);
+	}
 }
 
 static void enqueue_rejects_bad_rows_and_writes_nothing(void **state)
@@ -466,7 +482,7 @@ static void enqueue_rejects_bad_rows_and_writes_nothing(void **state)
 		NT_EINVAL);
 	assert_int_equal(added, 7);
 	assert_non_null(strstr(err.msg, fx->db));
-	assert_false(store_is_seen(fx->st, "p1"));
+	assert_false(S_is_seen(fx->st, "p1"));
 	assert_int_equal(
 		store_enqueue(fx->st, NULL, rows, 1, 100, false, &added, &err),
 		NT_EINVAL);
@@ -1061,8 +1077,8 @@ static void batch_writes_everything_at_once(void **state)
 		     (const char *const[]){"digest-2-p1", "p1", "p2", "p3",
 					   "p4", "renamed", NULL};
 	     *id; id++)
-		assert_true(store_is_seen(fx->st, *id));
-	assert_false(store_is_seen(fx->st, "later"));
+		assert_true(S_is_seen(fx->st, *id));
+	assert_false(S_is_seen(fx->st, "later"));
 	assert_int_equal(store_held_next(fx->st), 500);
 	assert_int_equal(store_kv_get(fx->st, "watch.mark", &v, &err), NT_OK);
 	assert_string_equal(v, "abc");
@@ -1095,8 +1111,8 @@ static void bad_batch_writes_nothing(void **state)
 	assert_int_equal(store_commit_batch(fx->st, &b, 100, false, NULL, &err),
 			 NT_EINVAL);
 	assert_non_null(strstr(err.msg, "no channel"));
-	assert_false(store_is_seen(fx->st, "p1"));
-	assert_false(store_is_seen(fx->st, "p3"));
+	assert_false(S_is_seen(fx->st, "p1"));
+	assert_false(S_is_seen(fx->st, "p3"));
 	assert_int_equal(store_kv_get(fx->st, "watch.mark", &v, &err), NT_OK);
 	assert_null(v);
 	assert_int_equal(S_next_due(fx->st, NULL), -1);
@@ -1218,7 +1234,7 @@ static void version_1_file_is_migrated(void **state)
 	assert_int_equal(store_open(fx->db, &fx->st, &err), NT_OK);
 	assert_int_equal(S_pragma_int(fx->db, "PRAGMA user_version"),
 			 STORE_SCHEMA_VERSION);
-	assert_true(store_is_seen(fx->st, "old"));
+	assert_true(S_is_seen(fx->st, "old"));
 	assert_int_equal(store_commit_batch(fx->st, &b, 100, false, NULL, &err),
 			 NT_OK);
 	assert_int_equal(store_held_next(fx->st), 200);
@@ -1272,14 +1288,14 @@ static void stale_batch_is_refused(void **state)
 	assert_int_equal(store_commit_batch(fx->st, &b, 1, false, NULL, &err),
 			 NT_ETEMP);
 	assert_non_null(strstr(err.msg, "changed meanwhile"));
-	assert_false(store_is_seen(fx->st, "p"));
+	assert_false(S_is_seen(fx->st, "p"));
 	b.kv_old = "zero";
 	assert_int_equal(store_commit_batch(fx->st, &b, 1, false, NULL, &err),
 			 NT_ETEMP);
 	b.kv_old = "one";
 	assert_int_equal(store_commit_batch(fx->st, &b, 1, false, NULL, &err),
 			 NT_OK);
-	assert_true(store_is_seen(fx->st, "p"));
+	assert_true(S_is_seen(fx->st, "p"));
 	assert_int_equal(store_kv_get(fx->st, "watch.mark", &v, &err), NT_OK);
 	assert_string_equal(v, "two");
 	free(v);
