@@ -125,6 +125,13 @@ struct chan_ops {
 	nt_rc (*render)(const struct chan_conf *ch, const struct chan_env *env,
 			const struct chan_item *item, struct chan_msgs *out,
 			struct nt_err *err);
+	/* The outcome of an answer as the receiver documents it: an HTTP
+	 * status, its body (untrusted, NUL-terminated, cut at
+	 * HTTP_BODY_MAX) and Retry-After in seconds (-1: none); for SMTP
+	 * a final reply code and its text.  Fills every field of 'out'
+	 * it sets; the reason is printable UTF-8. */
+	void (*classify)(long status, const char *body, long retry_after,
+			 struct chan_outcome *out);
 	/* Milliseconds between two sends the receiver asks for (Slack:
 	 * about one message a second per webhook); 0: none. */
 	long interval_ms;
@@ -144,6 +151,11 @@ struct chan_ops {
 		     chan_done_fn done, void *ctx);
 	void (*close)(struct chan_sender *s);
 };
+
+/* ops->classify of type 't', 'out' zeroed first: for tests and the
+ * fuzzer of receivers' answers. */
+void chan_classify(enum chan_type t, long status, const char *body,
+		   long retry_after, struct chan_outcome *out);
 
 /* The operations of type 't'; never NULL for a valid type. */
 const struct chan_ops *chan_ops(enum chan_type t);

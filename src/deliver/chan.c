@@ -24,6 +24,17 @@ const struct chan_ops *chan_ops(enum chan_type t)
 	return NULL;
 }
 
+void chan_classify(enum chan_type t, long status, const char *body,
+		   long retry_after, struct chan_outcome *out)
+{
+	const struct chan_ops *ops = chan_ops(t);
+
+	memset(out, 0, sizeof(*out));
+	out->retry_after_ms = -1;
+	if (ops)
+		ops->classify(status, body ? body : "", retry_after, out);
+}
+
 size_t chan_batch_one(const struct chan_conf *ch)
 {
 	(void)ch;

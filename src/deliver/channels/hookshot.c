@@ -80,6 +80,7 @@ const struct chan_ops chan_hookshot_ops = {
 	.secret_file = S_secret_file,
 	.check = S_check,
 	.render = chan_hookshot_render,
+	.classify = chan_classify_http,
 	.interval_ms = 0,
 	.batch = chan_batch_one,
 	.open = chan_webhook_open,

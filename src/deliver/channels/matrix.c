@@ -106,10 +106,9 @@ static nt_rc S_call(struct chan_sender *s, const char *method, const char *path,
 }
 
 /* errcode of a Matrix error body, or "" */
-static void S_errcode(const struct http_resp *r, char *out, size_t n,
-		      long *retry_ms)
+static void S_errcode(const char *body, char *out, size_t n, long *retry_ms)
 {
-	json_object *o = json_tokener_parse(r->body);
+	json_object *o = json_tokener_parse(body);
 	json_object *v = NULL;
 
 	out[0] = '\0';
@@ -129,14 +128,13 @@ static void S_errcode(const struct http_resp *r, char *out, size_t n,
 
 /* The outcome of a Matrix answer: errcode over status (spec, 2.5);
  * *code is the errcode ("" when none). */
-static void S_classify(const struct http_resp *r, struct chan_outcome *out,
-		       char *code, size_t n)
+static void S_classify_body(long status, const char *body, long retry_after,
+			    struct chan_outcome *out, char *code, size_t n)
 {
 	long retry_ms;
 
-	S_errcode(r, code, n, &retry_ms);
-	chan_classify_http(r->status, code[0] ? code : r->body, r->retry_after,
-			   out);
+	S_errcode(body, code, n, &retry_ms);
+	chan_classify_http(status, code[0] ? code : body, retry_after, out);
 	if (strcmp(code, "M_LIMIT_EXCEEDED") == 0) {
 		out->fate = CHAN_TEMP;
 		if (retry_ms >= 0)
@@ -150,6 +148,24 @@ static void S_classify(const struct http_resp *r, struct chan_outcome *out,
 		   strcmp(code, "M_NOT_JSON") == 0) {
 		out->fate = CHAN_PERM;
 	}
+	if (out->fate != CHAN_SENT && out->reason[0] == '\0')
+		snprintf(out->reason, sizeof(out->reason), "http %ld %s",
+			 status, code);
+}
+
+static void S_classify(const struct http_resp *r, struct chan_outcome *out,
+		       char *code, size_t n)
+{
+	S_classify_body(r->status, r->body, r->retry_after, out, code, n);
+}
+
+/* The chan_ops form: an answer's status, body and Retry-After. */
+static void S_classify_op(long status, const char *body, long retry_after,
+			  struct chan_outcome *out)
+{
+	char code[64];
+
+	S_classify_body(status, body, retry_after, out, code, sizeof(code));
 }
 
 /* The room id: the configured one, the engine's memo of the alias, or
@@ -325,6 +341,7 @@ const struct chan_ops chan_matrix_ops = {
 	.secret_file = S_secret_file,
 	.check = S_check,
 	.render = chan_matrix_render,
+	.classify = S_classify_op,
 	.interval_ms = 0,
 	.batch = chan_batch_one,
 	.open = S_open,

@@ -313,6 +313,7 @@ const struct chan_ops chan_slack_ops = {
 	.secret_file = S_secret_file,
 	.check = S_check,
 	.render = chan_slack_render,
+	.classify = chan_classify_http,
 	.interval_ms = SLACK_INTERVAL_MS,
 	.batch = chan_batch_one,
 	.open = chan_webhook_open,

@@ -385,11 +385,25 @@ static size_t S_batch(const struct chan_conf *ch)
 	       (size_t)(ch->sessions > 0 ? ch->sessions : 1);
 }
 
+/* A final SMTP reply 'status' and its text: what an item's status means
+ * (smtp_item_fate()). */
+static void S_classify(long status, const char *text, long retry_after,
+		       struct chan_outcome *o)
+{
+	struct smtp_item it = {.status = (int)status};
+
+	(void)retry_after;
+	memset(o, 0, sizeof(*o));
+	text_printable_to(it.text, sizeof(it.text), text);
+	S_outcome(&it, NT_OK, "", o);
+}
+
 const struct chan_ops chan_smtp_ops = {
 	.name = "smtp",
 	.secret_file = S_secret_file,
 	.check = S_check,
 	.render = chan_smtp_render,
+	.classify = S_classify,
 	.interval_ms = 0,
 	.batch = S_batch,
 	.open = S_open,
