@@ -26,6 +26,8 @@ typedef enum nt_rc {
 	NT_ECONFIG, /* configuration is invalid */
 	NT_ETEMP,   /* temporary failure: retry later */
 	NT_EPERM,   /* permanent failure: never retry */
+	NT_ESTATE,  /* the outbox failed: a full disk, a damaged or foreign
+		     * state file (not a post's fault: exit 74, not 66) */
 } nt_rc;
 
 /* Human-readable detail of the last failure; msg is always NUL-terminated. */

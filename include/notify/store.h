@@ -25,10 +25,10 @@
  *
  * Errors: every failure fills 'err' with one line naming the database
  * file, what was being done and SQLite's message.  Results: NT_ENOENT (the
- * folder of the file does not exist), NT_EIO (unreadable, not a database,
- * corrupt, disk full), NT_ECONFIG (written by a newer notify), NT_ETEMP
- * (another process held the database past the busy timeout: retry later),
- * NT_EINVAL (a bad argument).  A failed call changes nothing.
+ * folder of the file does not exist), NT_ESTATE (unreadable, not a
+ * database, corrupt, disk full), NT_ECONFIG (written by a newer notify),
+ * NT_ETEMP (another process held the database past the busy timeout: retry
+ * later), NT_EINVAL (a bad argument).  A failed call changes nothing.
  *
  * Times are unix seconds, always passed in by the caller ('now'), so that
  * tests need no clock.  A struct store is not thread-safe; two processes,
@@ -98,7 +98,7 @@ struct dlv {
  * never taken for a new install: an empty file, or a database without
  * notify's tables, is refused ("not an outbox"), as is garbage.  On
  * NT_OK *out is owned: close it with store_close().  On failure *out is
- * untouched.  Results: NT_ENOENT, NT_EIO (not an outbox; a garbage or
+ * untouched.  Results: NT_ENOENT, NT_ESTATE (not an outbox; a garbage or
  * corrupt file is refused with "file is not a database" or "database
  * disk image is malformed"), NT_ECONFIG (schema newer than
  * STORE_SCHEMA_VERSION), NT_ETEMP, NT_EINVAL ('path' NULL or empty). */
@@ -220,7 +220,7 @@ int64_t store_held_next(struct store *st);
 /* Whether 'post_id' was seen, for a caller that must not take a read
  * error for "not seen" (the watcher: a post taken for new is announced).
  * On NT_OK *seen is set; on failure it is untouched.  Results: NT_EINVAL
- * (post_id NULL), or a database error (NT_EIO, NT_ETEMP...). */
+ * (post_id NULL), or a database error (NT_ESTATE, NT_ETEMP...). */
 nt_rc store_seen_get(struct store *st, const char *post_id, bool *seen,
 		     struct nt_err *err);
 
@@ -252,7 +252,7 @@ nt_rc store_claim_batch(struct store *st, const struct store_lane *lane,
 			struct dlv **out, size_t *n, struct nt_err *err);
 
 /* The payload of body 'body_id': on NT_OK *payload is owned (free(3)),
- * NUL-terminated after *len bytes.  NT_EIO when there is no such body. */
+ * NUL-terminated after *len bytes.  NT_ESTATE when there is no such body. */
 nt_rc store_body(struct store *st, int64_t body_id, char **payload, size_t *len,
 		 struct nt_err *err);
 

@@ -25,6 +25,8 @@ const char *nt_strerror(nt_rc rc)
 		return "temporary failure";
 	case NT_EPERM:
 		return "permanent failure";
+	case NT_ESTATE:
+		return "outbox error";
 	}
 	return "unknown error";
 }

@@ -35,6 +35,8 @@ int cli_exit_code(nt_rc rc)
 		return EX_TEMPFAIL;
 	case NT_EPERM:
 		return EX_UNAVAILABLE;
+	case NT_ESTATE:
+		return EX_IOERR;
 	}
 	return EX_SOFTWARE;
 }

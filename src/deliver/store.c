@@ -280,7 +280,7 @@ static nt_rc S_rc_of(int code)
 	case SQLITE_CONSTRAINT:
 		return NT_EINVAL;
 	default:
-		return NT_EIO;
+		return NT_ESTATE;
 	}
 }
 
@@ -477,7 +477,7 @@ static nt_rc S_connect(struct store *st, struct nt_err *err)
 	}
 	mode = sqlite3_column_text(s, 0);
 	if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
-		rc = nt_fail(err, NT_EIO,
+		rc = nt_fail(err, NT_ESTATE,
 			     "%s: open: cannot use WAL mode (journal mode "
 			     "is '%s')",
 			     st->path, mode ? (const char *)mode : "?");
@@ -512,7 +512,7 @@ static nt_rc S_check_version(struct store *st, int v, struct nt_err *err)
 			       "notify supports (%d): upgrade notify",
 			       st->path, v, STORE_SCHEMA_VERSION);
 	if (v < 0)
-		return nt_fail(err, NT_EIO,
+		return nt_fail(err, NT_ESTATE,
 			       "%s: unknown schema version %d: not an outbox",
 			       st->path, v);
 	return NT_OK;
@@ -566,7 +566,7 @@ static nt_rc S_migrate(struct store *st, bool fresh, struct nt_err *err)
 	nt_rc rc = S_version(st, &v, err);
 
 	if (rc == NT_OK && v == 0 && !fresh)
-		return nt_fail(err, NT_EIO,
+		return nt_fail(err, NT_ESTATE,
 			       "%s: not an outbox (a database without "
 			       "notify's tables): move it away to start a "
 			       "new one",
@@ -587,7 +587,7 @@ static nt_rc S_identity(struct store *st, struct nt_err *err)
 	if (rc == NT_OK &&
 	    (id == NULL || strlen(id) < 16 || strlen(id) >= sizeof(st->id) ||
 	     id[strspn(id, "0123456789abcdef")] != '\0'))
-		rc = nt_fail(err, NT_EIO,
+		rc = nt_fail(err, NT_ESTATE,
 			     "%s: no valid store_id: not an outbox", st->path);
 	if (rc == NT_OK)
 		memcpy(st->id, id, strlen(id) + 1);
@@ -629,7 +629,7 @@ static nt_rc S_unwal(struct store *st, struct nt_err *err)
 		rc = S_fail(st, "create", err);
 	else if (sqlite3_column_text(s, 0) == NULL ||
 		 strcmp((const char *)sqlite3_column_text(s, 0), "delete"))
-		rc = nt_fail(err, NT_EIO, "%s: create: the WAL stays",
+		rc = nt_fail(err, NT_ESTATE, "%s: create: the WAL stays",
 			     st->path);
 	sqlite3_finalize(s);
 	return rc;
@@ -652,7 +652,7 @@ static nt_rc S_create(const char *path, struct nt_err *err)
 	fd = mkostemp(st->path, O_CLOEXEC);
 	if (fd < 0) {
 		e = errno;
-		rc = nt_fail(err, e == ENOENT ? NT_ENOENT : NT_EIO,
+		rc = nt_fail(err, e == ENOENT ? NT_ENOENT : NT_ESTATE,
 			     "%s: cannot create the outbox: %s", path,
 			     strerror(e));
 		store_close(st);
@@ -665,7 +665,7 @@ static nt_rc S_create(const char *path, struct nt_err *err)
 	S_disconnect(st);
 	if (rc == NT_OK && link(st->path, path) != 0 && errno != EEXIST) {
 		e = errno;
-		rc = nt_fail(err, NT_EIO, "%s: cannot create the outbox: %s",
+		rc = nt_fail(err, NT_ESTATE, "%s: cannot create the outbox: %s",
 			     path, strerror(e));
 	}
 	unlink(st->path);
@@ -682,7 +682,7 @@ static nt_rc S_prepare(const char *path, struct nt_err *err)
 		return errno == ENOENT ? S_create(path, err)
 				       : NT_OK; /* SQLite names the problem */
 	if (S_ISREG(sb.st_mode) && sb.st_size == 0)
-		return nt_fail(err, NT_EIO,
+		return nt_fail(err, NT_ESTATE,
 			       "%s: not an outbox (an empty file): move it "
 			       "away to start a new one",
 			       path);
@@ -1273,7 +1273,7 @@ nt_rc store_body(struct store *st, int64_t body_id, char **payload, size_t *len,
 			memcpy(*payload, blob, *len);
 		(*payload)[*len] = '\0';
 	} else if (r == SQLITE_DONE) {
-		rc = nt_fail(err, NT_EIO, "%s: no body %" PRId64, st->path,
+		rc = nt_fail(err, NT_ESTATE, "%s: no body %" PRId64, st->path,
 			     body_id);
 	} else {
 		rc = S_fail(st, "read body", err);

@@ -90,11 +90,26 @@ check "and in the human view" $?
 : >"$tmp/empty.db"
 sed "s|$tmp/state.db|$tmp/empty.db|" "$tmp/n.conf" >"$tmp/e.conf"
 "$notify" -c "$tmp/e.conf" status >"$tmp/out" 2>"$tmp/err"
-check "an empty state file is an error: 66" $(($? != 66))
+check "an empty state file is an error: 74" $(($? != 74))
 test "$(wc -l <"$tmp/err")" -eq 1 &&
 	grep -q "empty.db: not an outbox (an empty file)" "$tmp/err"
 check "one line naming the file" $?
 test ! -s "$tmp/empty.db"
 check "the empty file is left as it was" $?
+
+# Any other error of the outbox is said and is not "nothing due" (11.7):
+# exit 74, never 66 (a post that cannot be read) or 0.
+cp "$tmp/state.db" "$tmp/broken.db"
+python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("DROP TABLE deliveries")
+c.commit()' "$tmp/broken.db"
+sed "s|$tmp/state.db|$tmp/broken.db|" "$tmp/n.conf" >"$tmp/b.conf"
+"$notify" -c "$tmp/b.conf" status >"$tmp/out" 2>"$tmp/err"
+check "a broken outbox: status exits 74" $(($? != 74))
+grep -q "broken.db: .*no such table: deliveries" "$tmp/err"
+check "the file and the error are named" $?
+"$notify" -c "$tmp/b.conf" retry >"$tmp/out" 2>"$tmp/err"
+check "a broken outbox: retry exits 74" $(($? != 74))
 
 finish

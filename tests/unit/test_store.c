@@ -276,7 +276,7 @@ static void garbage_file_is_a_clear_error(void **state)
 		junk[i] = "not a database, just some text\n"[i % 31];
 	snprintf(path, sizeof(path), "%s/garbage.db", fx->dir);
 	S_write_file(path, junk, sizeof(junk));
-	assert_int_equal(store_open(path, &st, &err), NT_EIO);
+	assert_int_equal(store_open(path, &st, &err), NT_ESTATE);
 	assert_null(st);
 	assert_non_null(strstr(err.msg, path));
 	assert_non_null(strstr(err.msg, "file is not a database"));
@@ -332,7 +332,7 @@ static void empty_file_is_not_a_new_outbox(void **state)
 
 	snprintf(path, sizeof(path), "%s/empty.db", fx->dir);
 	S_write_file(path, "", 0);
-	assert_int_equal(store_open(path, &st, &err), NT_EIO);
+	assert_int_equal(store_open(path, &st, &err), NT_ESTATE);
 	assert_null(st);
 	assert_non_null(strstr(err.msg, path));
 	assert_non_null(strstr(err.msg, "not an outbox"));
@@ -358,7 +358,7 @@ static void foreign_database_is_refused(void **state)
 		sqlite3_exec(h, "CREATE TABLE t (x)", NULL, NULL, NULL),
 		SQLITE_OK);
 	sqlite3_close(h);
-	assert_int_equal(store_open(path, &st, &err), NT_EIO);
+	assert_int_equal(store_open(path, &st, &err), NT_ESTATE);
 	assert_null(st);
 	assert_non_null(strstr(err.msg, path));
 	assert_non_null(strstr(err.msg, "not an outbox"));
