@@ -35,6 +35,12 @@ void chan_classify(enum chan_type t, long status, const char *body,
 		ops->classify(status, body ? body : "", retry_after, out);
 }
 
+nt_rc chan_check_nothing(const struct chan_conf *ch, struct nt_err *err)
+{
+	(void)ch, (void)err;
+	return NT_OK;
+}
+
 size_t chan_batch_one(const struct chan_conf *ch)
 {
 	(void)ch;

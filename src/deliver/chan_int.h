@@ -30,11 +30,15 @@ extern const struct chan_ops chan_matrix_ops;
 extern const struct chan_ops chan_hookshot_ops;
 extern const struct chan_ops chan_smtp_ops;
 
+/* A type whose keys the configuration parser checks whole. */
+nt_rc chan_check_nothing(const struct chan_conf *ch, struct nt_err *err);
+
 /* One job a send: what every chat channel takes. */
 size_t chan_batch_one(const struct chan_conf *ch);
 
 /* A webhook sender (slack, hookshot): one POST of the payload to the
- * secret URL (webhook.c). */
+ * secret URL (webhook.c), named by webhook_url_file. */
+const char *chan_webhook_secret_file(const struct chan_conf *ch);
 nt_rc chan_webhook_open(const struct chan_conf *ch, const char *secret,
 			const struct chan_memo *memo, struct chan_sender **out,
 			struct nt_err *err);

@@ -64,21 +64,10 @@ nt_rc chan_hookshot_render(const struct chan_conf *ch,
 	return rc;
 }
 
-static const char *S_secret_file(const struct chan_conf *ch)
-{
-	return ch->webhook_url_file;
-}
-
-static nt_rc S_check(const struct chan_conf *ch, struct nt_err *err)
-{
-	(void)ch, (void)err;
-	return NT_OK;
-}
-
 const struct chan_ops chan_hookshot_ops = {
 	.name = "hookshot",
-	.secret_file = S_secret_file,
-	.check = S_check,
+	.secret_file = chan_webhook_secret_file,
+	.check = chan_check_nothing,
 	.render = chan_hookshot_render,
 	.classify = chan_classify_http,
 	.interval_ms = 0,

@@ -330,16 +330,10 @@ static const char *S_secret_file(const struct chan_conf *ch)
 	return ch->access_token_file;
 }
 
-static nt_rc S_check(const struct chan_conf *ch, struct nt_err *err)
-{
-	(void)ch, (void)err;
-	return NT_OK;
-}
-
 const struct chan_ops chan_matrix_ops = {
 	.name = "matrix",
 	.secret_file = S_secret_file,
-	.check = S_check,
+	.check = chan_check_nothing,
 	.render = chan_matrix_render,
 	.classify = S_classify_op,
 	.interval_ms = 0,

@@ -294,24 +294,13 @@ nt_rc chan_slack_render(const struct chan_conf *ch, const struct chan_env *env,
 	return rc;
 }
 
-static const char *S_secret_file(const struct chan_conf *ch)
-{
-	return ch->webhook_url_file;
-}
-
-static nt_rc S_check(const struct chan_conf *ch, struct nt_err *err)
-{
-	(void)ch, (void)err;
-	return NT_OK;
-}
-
 /* Slack asks for about one message a second per webhook. */
 #define SLACK_INTERVAL_MS 1000
 
 const struct chan_ops chan_slack_ops = {
 	.name = "slack",
-	.secret_file = S_secret_file,
-	.check = S_check,
+	.secret_file = chan_webhook_secret_file,
+	.check = chan_check_nothing,
 	.render = chan_slack_render,
 	.classify = chan_classify_http,
 	.interval_ms = SLACK_INTERVAL_MS,

@@ -18,6 +18,11 @@ struct chan_sender {
 	struct http *http;
 };
 
+const char *chan_webhook_secret_file(const struct chan_conf *ch)
+{
+	return ch->webhook_url_file;
+}
+
 nt_rc chan_webhook_open(const struct chan_conf *ch, const char *secret,
 			const struct chan_memo *memo, struct chan_sender **out,
 			struct nt_err *err)
