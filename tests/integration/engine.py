@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The delivery engine against loopback peers: one check per defect of
-issue 9 ("What was observed" 1-4 and 6) and its lane test.
+issue 9 ("What was observed" 1-4, 6 and 8) and its lane test.
 
 usage: engine.py NOTIFY SOURCE_ROOT [CHECK...]   (CHECK: obs1 obs2 obs3
-                                                  obs4 obs4m obs6a obs6b)
+                                                  obs4 obs4m obs6a obs6b obs8)
 
 Each check runs in a folder of its own, with its own state file and its
 own peers (tests/peers/http_peer.py, tests/peers/smtp_peer.py), which it
@@ -31,6 +31,9 @@ or `not ok NAME: figures`, with what it measured:
   it ends: each post arrives once.
 - obs6b: an SMTP session that outlasts the lease (every reply 1 s late):
   a second `--post` meanwhile sends nothing again.
+- obs8: the EHLO name is a dotted one (the domain of `from` on a host
+  whose name has no dot; `helo_name` sets it), and the queue id of the
+  server's 250 is kept as the delivery's remote id.
 Exit 0 when every check holds, 1 otherwise; 77 when aiosmtpd is missing
 (1 under CI=true). Every wait is bounded.
 """
@@ -617,9 +620,37 @@ def obs4_matrix(site, posts):
         env.close()
 
 
+def obs8(site, posts):
+    """The EHLO name a relay with reject_non_fqdn_helo_hostname takes (a
+    dotted name: the host's, else the domain of 'from'; helo_name sets
+    it), and the server's queue id kept as the delivery's remote id."""
+    env = Env("obs8", site, smtp_args=[])
+    try:
+        mail = env.mail(["a@example.org"])
+        named = env.mail(["b@example.org"], name="named").replace(
+            "to = [", 'helo_name = "alertes.example.net"; to = [')
+        env.write_conf([mail, named], 'inline_retry = "0s";')
+        p = env.run(["--post", posts[1]])
+        msgs = records(env.srec)
+        helo = {m["rcpt_tos"][0]: m.get("helo") for m in msgs}
+        qid = {m["rcpt_tos"][0]: m.get("queue_id") for m in msgs}
+        rows = {r.get("recipient"): r for r in env.status()
+                if r.get("recipient")}
+        kept = {a: rows.get(a, {}).get("remote_id") for a in qid}
+        ok = (p.returncode == 0 and "." in (helo.get("a@example.org") or "")
+              and helo.get("b@example.org") == "alertes.example.net"
+              and kept == qid and len(qid) == 2)
+        report("obs8 EHLO is a dotted name, helo_name sets it, the reply's "
+               "queue id is kept", ok,
+               f"EHLO {helo}; queue ids {qid}, kept {kept}; exit "
+               f"{p.returncode}")
+    finally:
+        env.close()
+
+
 CHECKS = {"obs1": obs1, "obs2": obs2, "obs3": obs3, "obs4": obs4,
           "obs4m": obs4_matrix,
-          "obs6a": obs6a, "obs6b": obs6b}
+          "obs6a": obs6a, "obs6b": obs6b, "obs8": obs8}
 
 
 def main():

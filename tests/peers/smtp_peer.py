@@ -74,6 +74,7 @@ def decode_data(raw):
 
 class Handler:
     def __init__(self, recorder, fail_rcpt, fail_data):
+        self.queued = 0
         self.rec = recorder
         self.fail_rcpt = fail_rcpt
         self.fail_data = fail_data
@@ -112,10 +113,14 @@ class Handler:
                  "rcpt_options": envelope.rcpt_options,
                  "data": text, "data_encoding": encoding,
                  "tls": server.tls_active(), "auth_user": auth_user,
+                 "helo": session.host_name,
                  "conn": server.conn_id, "t": time.monotonic()}
+        # a queue id in Postfix's words, for the sender to keep
+        self.queued += 1
+        entry["queue_id"] = f"Q{self.queued:05d}"
         self.rec.message(entry)
         self.rec.event(server.conn_id, "data", code=250)
-        return "250 2.0.0 OK: queued"
+        return f"250 2.0.0 OK: queued as {entry['queue_id']}"
 
 
 class PeerSMTP(SMTP):
