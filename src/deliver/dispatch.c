@@ -16,25 +16,42 @@
 #include "notify/store.h"
 #include "notify/text.h"
 
-/* Outcomes are written in groups, one transaction each: of at most
- * DISPATCH_GROUP outcomes, none waiting more than DISPATCH_GROUP_MS.  A
- * commit a message would cost as much as sending it (it writes three
- * pages of the WAL); a group bounds what a kill -9 re-sends to the
- * outcomes not yet written, each row once. */
-#define DISPATCH_GROUP 32
-#define DISPATCH_GROUP_MS 20
-
 /* Milliseconds a lane sleeps at most before it looks at the stop flag. */
 #define DISPATCH_NAP_MS 100
 
+/* An outcome a lane has told and the caller's thread has not written
+ * yet; owns its text. */
+struct pend {
+	struct store_outcome so;
+	char *text;
+	uint64_t seq;
+};
+
+/*
+ * Outcomes are written by the caller's thread, the recorder, not by the
+ * lanes: a lane hands each one over (d->queue) and goes on with its next
+ * message while the recorder writes what has come, in one transaction,
+ * then whatever came meanwhile.  A commit per message in the lane would
+ * cost about as much as sending it (it writes three pages of the WAL);
+ * this way the groups grow with the rate and a kill -9 re-sends only
+ * the outcomes not yet written, a few milliseconds' worth, each row once.
+ * A lane waits for its outcomes to be written at the end of each batch
+ * (one chat message, an SMTP session's share), before it reads the
+ * outbox again: what it decides next depends on them.
+ */
 struct dispatch {
 	const struct config *cfg;
-	struct store *st;
+	struct store *st; /* the recorder's handle */
 	const struct chan_ops *(*ops_of)(enum chan_type t);
 	pthread_mutex_t report_mu; /* one report, one log line at a time */
-	pthread_mutex_t end_mu;	   /* a lane ends: end_cv wakes the watch */
-	pthread_cond_t end_cv;
+	pthread_mutex_t mu;	   /* what follows; cv wakes the recorder */
+	pthread_cond_t cv;
 	size_t running;
+	struct pend *queue;
+	size_t n_queue, cap_queue;
+	uint64_t seq_queued, seq_written; /* outcomes handed over, written */
+	pthread_cond_t written_cv;	  /* seq_written moved */
+	bool failed; /* an outcome could not be written: lanes stop */
 };
 
 struct lane {
@@ -50,14 +67,12 @@ struct lane {
 	pthread_t thread;
 	bool started;
 
-	pthread_mutex_t mu;    /* what follows; the store handle in done() */
+	pthread_mutex_t mu;    /* what follows; the store handle (memo) */
 	struct dlv **rows;     /* the batch being sent (for lease renewal) */
 	struct chan_job *jobs; /* jobs[i] is rows[i] */
 	bool *finished;
 	size_t n_rows;
-	struct store_outcome pend[DISPATCH_GROUP]; /* not yet written */
-	size_t n_pend;
-	int64_t pend_since_ms;
+	uint64_t last_seq;	/* of the last outcome handed over */
 	int64_t pause_until_ms; /* the receiver asked to wait */
 	int64_t interval_ms;	/* between two sends */
 	int64_t token_at_ms;	/* when the receiver said a send would go */
@@ -78,7 +93,12 @@ static int64_t S_mono_ms(void)
 
 static bool S_stopped(const struct lane *l)
 {
-	return l->r->stop && *l->r->stop;
+	bool failed;
+
+	pthread_mutex_lock(&l->d->mu);
+	failed = l->d->failed;
+	pthread_mutex_unlock(&l->d->mu);
+	return failed || (l->r->stop && *l->r->stop);
 }
 
 /* Sleeps until monotonic time 'until_ms', or until a stop. */
@@ -130,8 +150,9 @@ dispatch_create_with(const struct config *cfg, struct store *st,
 	d->st = st;
 	d->ops_of = ops_of ? ops_of : chan_ops;
 	pthread_mutex_init(&d->report_mu, NULL);
-	pthread_mutex_init(&d->end_mu, NULL);
-	pthread_cond_init(&d->end_cv, NULL);
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->cv, NULL);
+	pthread_cond_init(&d->written_cv, NULL);
 	return d;
 }
 
@@ -145,8 +166,10 @@ void dispatch_free(struct dispatch *d)
 	if (d == NULL)
 		return;
 	pthread_mutex_destroy(&d->report_mu);
-	pthread_mutex_destroy(&d->end_mu);
-	pthread_cond_destroy(&d->end_cv);
+	pthread_mutex_destroy(&d->mu);
+	pthread_cond_destroy(&d->cv);
+	pthread_cond_destroy(&d->written_cv);
+	free(d->queue);
 	free(d);
 }
 
@@ -252,30 +275,40 @@ static void S_pace(struct lane *l, const struct chan_outcome *o)
 	l->taken = 0;
 }
 
-/* Writes the outcomes waiting, under l->mu. */
-static void S_flush(struct lane *l)
+/* Hands an outcome to the recorder (a copy: the lane's job goes on);
+ * its sequence number. */
+static uint64_t S_hand_over(struct dispatch *d, const struct store_outcome *so)
 {
-	nt_rc rc;
+	uint64_t seq;
 
-	if (l->n_pend == 0)
-		return;
-	rc = store_record(l->st, l->pend, l->n_pend, &l->err);
-	if (rc && l->rc == NT_OK)
-		l->rc = rc;
-	l->n_pend = 0;
+	pthread_mutex_lock(&d->mu);
+	if (d->n_queue == d->cap_queue) {
+		d->cap_queue = d->cap_queue ? 2 * d->cap_queue : 64;
+		d->queue =
+			nt_xrealloc(d->queue, d->cap_queue * sizeof(*d->queue));
+	}
+	d->queue[d->n_queue].so = *so;
+	d->queue[d->n_queue].text = so->text ? nt_xstrdup(so->text) : NULL;
+	d->queue[d->n_queue].so.text = d->queue[d->n_queue].text;
+	seq = d->queue[d->n_queue].seq = ++d->seq_queued;
+	d->n_queue++;
+	pthread_cond_signal(&d->cv);
+	pthread_mutex_unlock(&d->mu);
+	return seq;
 }
 
-/* Flushes a group that is full or has waited long enough, under l->mu. */
-static void S_flush_due(struct lane *l)
+/* Until the recorder has written the lane's outcomes (or gave up). */
+static void S_wait_written(struct lane *l)
 {
-	if (l->n_pend >= DISPATCH_GROUP ||
-	    (l->n_pend > 0 &&
-	     S_mono_ms() - l->pend_since_ms >= DISPATCH_GROUP_MS))
-		S_flush(l);
+	struct dispatch *d = l->d;
+
+	pthread_mutex_lock(&d->mu);
+	while (d->seq_written < l->last_seq && !d->failed)
+		pthread_cond_wait(&d->written_cv, &d->mu);
+	pthread_mutex_unlock(&d->mu);
 }
 
-/* Adds the outcome of 'row' to the group (its texts stay in 'o', which
- * outlives the group: the batch ends with a flush). */
+/* The outcome of 'row', handed to the recorder. */
 static void S_record(struct lane *l, const struct dlv *row,
 		     struct chan_outcome *o, int64_t now, int64_t *next)
 {
@@ -295,16 +328,11 @@ static void S_record(struct lane *l, const struct dlv *row,
 		so.state = DLV_FAILED;
 		so.text = o->reason;
 	}
-	if (l->n_pend == DISPATCH_GROUP)
-		S_flush(l);
-	if (l->n_pend == 0)
-		l->pend_since_ms = S_mono_ms();
-	l->pend[l->n_pend++] = so;
-	S_flush_due(l);
+	l->last_seq = S_hand_over(l->d, &so);
 }
 
-/* The channel is done with a job: record it (in a group, see
- * DISPATCH_GROUP), log, report. */
+/* The channel is done with a job: record it (struct dispatch), log,
+ * report. */
 static void S_done(void *ctx, struct chan_job *job)
 {
 	struct lane *l = ctx;
@@ -458,7 +486,6 @@ static void S_set_batch(struct lane *l, struct dlv **rows,
 static void S_end_batch(struct lane *l)
 {
 	pthread_mutex_lock(&l->mu);
-	S_flush(l);
 	for (size_t i = 0; i < l->n_rows; i++)
 		dlv_free(l->rows[i]);
 	free(l->rows);
@@ -496,7 +523,8 @@ static bool S_batch(struct lane *l, size_t max)
 		S_no_sender(l, jobs, n);
 	else if (l->rc == NT_OK)
 		l->ops->send(l->sender, jobs, n, S_done, l);
-	S_end_batch(l); /* writes the last outcomes: before the jobs go */
+	S_end_batch(l);
+	S_wait_written(l);
 	for (size_t i = 0; i < n; i++)
 		free(txns[i]);
 	free(txns);
@@ -516,10 +544,10 @@ static void *S_lane_main(void *arg)
 		if (S_batch(l, max ? max : 1))
 			last_ms = S_mono_ms();
 	}
-	pthread_mutex_lock(&l->d->end_mu);
+	pthread_mutex_lock(&l->d->mu);
 	l->d->running--;
-	pthread_cond_signal(&l->d->end_cv);
-	pthread_mutex_unlock(&l->d->end_mu);
+	pthread_cond_signal(&l->d->cv);
+	pthread_mutex_unlock(&l->d->mu);
 	return NULL;
 }
 
@@ -587,9 +615,40 @@ static void S_renew(struct dispatch *d, struct lane *lanes, size_t n)
 	}
 }
 
-/* Waits up to DISPATCH_NAP_MS for the last lane to end; true when none
- * runs any more. */
-static bool S_lanes_done(struct dispatch *d)
+/* Writes the outcomes taken from the queue, in one transaction. */
+static void S_write(struct dispatch *d, struct pend *v, size_t n, nt_rc *rc,
+		    struct nt_err *err)
+{
+	struct store_outcome *so = nt_xcalloc(n ? n : 1, sizeof(*so));
+	struct nt_err e = {{0}};
+
+	for (size_t i = 0; i < n; i++)
+		so[i] = v[i].so;
+	if (n > 0 && store_record(d->st, so, n, &e) != NT_OK) {
+		log_warnx("%s", e.msg);
+		if (*rc == NT_OK) {
+			*rc = NT_ESTATE;
+			*err = e;
+		}
+		pthread_mutex_lock(&d->mu);
+		d->failed = true; /* no lane sends what it cannot record */
+		pthread_mutex_unlock(&d->mu);
+	}
+	if (n > 0) {
+		pthread_mutex_lock(&d->mu);
+		d->seq_written = v[n - 1].seq;
+		pthread_cond_broadcast(&d->written_cv);
+		pthread_mutex_unlock(&d->mu);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i].text);
+	free(so);
+}
+
+/* Waits for outcomes or the end of the lanes, DISPATCH_NAP_MS at most;
+ * *v, *n are what was queued (owned).  True when no lane runs and
+ * nothing is left to write. */
+static bool S_wait_work(struct dispatch *d, struct pend **v, size_t *n)
 {
 	struct timespec until;
 	bool done;
@@ -600,33 +659,40 @@ static bool S_lanes_done(struct dispatch *d)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	pthread_mutex_lock(&d->end_mu);
-	if (d->running > 0)
-		pthread_cond_timedwait(&d->end_cv, &d->end_mu, &until);
-	done = d->running == 0;
-	pthread_mutex_unlock(&d->end_mu);
+	pthread_mutex_lock(&d->mu);
+	if (d->running > 0 && d->n_queue == 0)
+		pthread_cond_timedwait(&d->cv, &d->mu, &until);
+	*v = d->queue;
+	*n = d->n_queue;
+	d->queue = NULL;
+	d->n_queue = d->cap_queue = 0;
+	done = d->running == 0 && *n == 0;
+	pthread_mutex_unlock(&d->mu);
 	return done;
 }
 
-/* The caller's thread while the lanes run: renew leases at a third of
- * the lease, so that none runs out under a live sender, and write what a
- * slow server's messages came to without waiting for the next one. */
-static void S_watch_lanes(struct dispatch *d, struct lane *lanes, size_t n)
+/* The caller's thread while the lanes run: the recorder, which writes
+ * the outcomes the lanes hand over, and renews the leases of what they
+ * hold at a third of the lease, so that none runs out under a live
+ * sender.  Returns when no lane runs and every outcome is written;
+ * *rc is the first outcome that could not be. */
+static void S_watch_lanes(struct dispatch *d, struct lane *lanes, size_t n,
+			  nt_rc *rc, struct nt_err *err)
 {
 	int64_t every = config_lease(d->cfg) * 1000 / 3;
 	int64_t next = S_mono_ms() + every;
+	struct pend *v;
+	size_t k;
 
-	while (!S_lanes_done(d)) {
-		for (size_t i = 0; i < n; i++) {
-			pthread_mutex_lock(&lanes[i].mu);
-			S_flush_due(&lanes[i]);
-			pthread_mutex_unlock(&lanes[i].mu);
-		}
+	while (!S_wait_work(d, &v, &k)) {
+		S_write(d, v, k, rc, err);
+		free(v);
 		if (S_mono_ms() >= next) {
 			S_renew(d, lanes, n);
 			next = S_mono_ms() + every;
 		}
 	}
+	free(v);
 }
 
 static size_t S_lanes(struct dispatch *d, const struct dispatch_req *r,
@@ -657,28 +723,31 @@ nt_rc dispatch_run(struct dispatch *d, const struct dispatch_req *r,
 {
 	size_t n_ch = config_n_channels(d->cfg), n;
 	struct lane *lanes = nt_xcalloc(n_ch ? n_ch : 1, sizeof(*lanes));
-	nt_rc rc = NT_OK;
+	struct nt_err werr = {{0}};
+	nt_rc rc = NT_OK, wrc = NT_OK;
 
+	d->failed = false; /* a run of its own: no lane has started yet */
 	n = S_lanes(d, r, lanes);
 	for (size_t i = 0; i < n && rc == NT_OK; i++)
 		rc = S_lane_open(&lanes[i], err);
 	for (size_t i = 0; i < n && rc == NT_OK; i++) {
-		pthread_mutex_lock(&d->end_mu);
+		pthread_mutex_lock(&d->mu);
 		d->running++;
-		pthread_mutex_unlock(&d->end_mu);
+		pthread_mutex_unlock(&d->mu);
 		lanes[i].started = pthread_create(&lanes[i].thread, NULL,
 						  S_lane_main, &lanes[i]) == 0;
 		if (!lanes[i].started) {
-			pthread_mutex_lock(&d->end_mu);
+			pthread_mutex_lock(&d->mu);
 			d->running--;
-			pthread_mutex_unlock(&d->end_mu);
+			pthread_mutex_unlock(&d->mu);
 			rc = nt_fail(err, NT_EIO, "cannot start a lane: %s",
 				     strerror(errno));
 		}
 	}
 	/* on a failed start the lanes that run are stopped by their end
-	 * of rows; the leases of theirs are renewed meanwhile all the same */
-	S_watch_lanes(d, lanes, n);
+	 * of rows; the leases of theirs are renewed meanwhile all the same,
+	 * and their outcomes written */
+	S_watch_lanes(d, lanes, n, &wrc, &werr);
 	for (size_t i = 0; i < n; i++) {
 		if (lanes[i].started)
 			pthread_join(lanes[i].thread, NULL);
@@ -687,6 +756,10 @@ nt_rc dispatch_run(struct dispatch *d, const struct dispatch_req *r,
 			*err = lanes[i].err;
 		}
 		S_lane_close(&lanes[i]);
+	}
+	if (rc == NT_OK && wrc) {
+		rc = wrc;
+		*err = werr;
 	}
 	free(lanes);
 	return rc;
