@@ -16,6 +16,12 @@
 #include "notify/store.h"
 #include "notify/text.h"
 
+/* The recorder gathers outcomes for up to DISPATCH_GROUP_MS, or until
+ * DISPATCH_GROUP have come, before it writes them: a commit each at
+ * 5,000 messages a second would cost as much CPU as sending them. */
+#define DISPATCH_GROUP 32
+#define DISPATCH_GROUP_MS 2
+
 /* Milliseconds a lane sleeps at most before it looks at the stop flag. */
 #define DISPATCH_NAP_MS 100
 
@@ -51,6 +57,7 @@ struct dispatch {
 	size_t n_queue, cap_queue;
 	uint64_t seq_queued, seq_written; /* outcomes handed over, written */
 	pthread_cond_t written_cv;	  /* seq_written moved */
+	size_t waiting;			  /* lanes in S_wait_written() */
 	bool failed; /* an outcome could not be written: lanes stop */
 };
 
@@ -303,8 +310,11 @@ static void S_wait_written(struct lane *l)
 	struct dispatch *d = l->d;
 
 	pthread_mutex_lock(&d->mu);
+	d->waiting++;
+	pthread_cond_signal(&d->cv); /* the recorder writes without delay */
 	while (d->seq_written < l->last_seq && !d->failed)
 		pthread_cond_wait(&d->written_cv, &d->mu);
+	d->waiting--;
 	pthread_mutex_unlock(&d->mu);
 }
 
@@ -648,20 +658,38 @@ static void S_write(struct dispatch *d, struct pend *v, size_t n, nt_rc *rc,
 /* Waits for outcomes or the end of the lanes, DISPATCH_NAP_MS at most;
  * *v, *n are what was queued (owned).  True when no lane runs and
  * nothing is left to write. */
+/* *t = the real-time clock plus 'ms' (what pthread_cond_timedwait
+ * takes). */
+static void S_after_ms(struct timespec *t, long ms)
+{
+	clock_gettime(CLOCK_REALTIME, t);
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
 static bool S_wait_work(struct dispatch *d, struct pend **v, size_t *n)
 {
 	struct timespec until;
 	bool done;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += DISPATCH_NAP_MS * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	S_after_ms(&until, DISPATCH_NAP_MS);
 	pthread_mutex_lock(&d->mu);
 	if (d->running > 0 && d->n_queue == 0)
 		pthread_cond_timedwait(&d->cv, &d->mu, &until);
+	if (d->running > 0 && d->n_queue > 0 && d->n_queue < DISPATCH_GROUP) {
+		/* a busy lane tells more within a moment: one commit for
+		 * them, not one each (a lane waiting for its outcomes, at
+		 * the end of its batch, wakes us at once) */
+		S_after_ms(&until, DISPATCH_GROUP_MS);
+		while (d->running > 0 && d->n_queue < DISPATCH_GROUP &&
+		       !d->waiting)
+			if (pthread_cond_timedwait(&d->cv, &d->mu, &until))
+				break;
+	}
 	*v = d->queue;
 	*n = d->n_queue;
 	d->queue = NULL;
