@@ -317,6 +317,19 @@ nt_rc store_list(struct store *st, unsigned states, size_t limit,
 		 void (*fn)(void *ctx, const struct dlv *d), void *ctx,
 		 struct nt_err *err);
 
+/* Calls fn for each channel that has rows not done (pending or being
+ * sent).  The name is borrowed for the call; fn must not use 'st'. */
+nt_rc store_waiting_channels(struct store *st,
+			     void (*fn)(void *ctx, const char *channel),
+			     void *ctx, struct nt_err *err);
+
+/* The pending rows of 'channel' fail for good with 'error' (a channel
+ * gone from the configuration: nothing would ever send them); *n (may
+ * be NULL) is how many.  A row being sent is left to its sender. */
+nt_rc store_fail_channel(struct store *st, const char *channel,
+			 const char *error, int64_t now, size_t *n,
+			 struct nt_err *err);
+
 /* Calls fn for every row of 'post_id', by channel then id.  The row is
  * borrowed for the call; fn must not use 'st'. */
 nt_rc store_list_post(struct store *st, const char *post_id,

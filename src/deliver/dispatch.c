@@ -746,6 +746,45 @@ static size_t S_lanes(struct dispatch *d, const struct dispatch_req *r,
 	return n;
 }
 
+struct orphans {
+	const struct config *cfg;
+	struct nt_strv gone;
+};
+
+static void S_orphan(void *ctx, const char *channel)
+{
+	struct orphans *o = ctx;
+
+	if (config_channel_by_name(o->cfg, channel) == NULL)
+		nt_strv_pushdup(&o->gone, channel);
+}
+
+/* Rows of a channel gone from the configuration fail, said once a
+ * channel: no lane would ever send them, and they would wait for ever.
+ * Only in a run over everything (a pass): `--post` touches no other
+ * post's rows. */
+static nt_rc S_fail_orphans(struct dispatch *d, struct nt_err *err)
+{
+	struct orphans o = {d->cfg, NT_STRV_INIT};
+	nt_rc rc = store_waiting_channels(d->st, S_orphan, &o, err);
+
+	for (size_t i = 0; i < o.gone.n && rc == NT_OK; i++) {
+		char why[200];
+		size_t n = 0;
+
+		snprintf(why, sizeof(why),
+			 "no channel '%.64s' in the "
+			 "configuration",
+			 o.gone.v[i]);
+		rc = store_fail_channel(d->st, o.gone.v[i], why,
+					(int64_t)time(NULL), &n, err);
+		if (rc == NT_OK && n > 0)
+			log_warnx("%s: %zu deliveries failed", why, n);
+	}
+	nt_strv_clear(&o.gone);
+	return rc;
+}
+
 nt_rc dispatch_run(struct dispatch *d, const struct dispatch_req *r,
 		   struct nt_err *err)
 {
@@ -755,7 +794,9 @@ nt_rc dispatch_run(struct dispatch *d, const struct dispatch_req *r,
 	nt_rc rc = NT_OK, wrc = NT_OK;
 
 	d->failed = false; /* a run of its own: no lane has started yet */
-	n = S_lanes(d, r, lanes);
+	if (r->scope.n_posts == 0 && r->scope.n_chans == 0)
+		rc = S_fail_orphans(d, err);
+	n = rc == NT_OK ? S_lanes(d, r, lanes) : 0;
 	for (size_t i = 0; i < n && rc == NT_OK; i++)
 		rc = S_lane_open(&lanes[i], err);
 	for (size_t i = 0; i < n && rc == NT_OK; i++) {

@@ -152,6 +152,8 @@ enum q {
 	Q_LIST_POST,
 	Q_REVIVE,
 	Q_HURRY,
+	Q_CHANNELS,
+	Q_ORPHAN,
 	Q_KV_GET,
 	Q_KV_SET,
 	Q_KV_DEL,
@@ -232,6 +234,12 @@ static const char *const S_sql[Q_COUNT] = {
 		     "lease_until = 0 "
 		     "WHERE state = 'failed' AND (?2 IS NULL OR id = ?2)",
 	/* a waiting row made due now (retry --now) */
+	[Q_CHANNELS] = "SELECT DISTINCT channel FROM deliveries "
+		       "WHERE due_at IS NOT NULL",
+	/* a channel gone from the configuration: its rows never go */
+	[Q_ORPHAN] = "UPDATE deliveries SET state = 'failed', next_at = ?2, "
+		     "due_at = NULL, last_error = ?3, lease_until = 0 "
+		     "WHERE channel = ?1 AND state = 'pending'",
 	[Q_HURRY] = "UPDATE deliveries SET next_at = ?1, due_at = ?1 "
 		    "WHERE state = 'pending' AND next_at > ?1 "
 		    "AND (?2 IS NULL OR id = ?2)",
@@ -1533,6 +1541,41 @@ nt_rc store_list_post(struct store *st, const char *post_id,
 		return rc;
 	}
 	return S_rows(st, s, fn, ctx, err);
+}
+
+nt_rc store_waiting_channels(struct store *st,
+			     void (*fn)(void *ctx, const char *channel),
+			     void *ctx, struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_CHANNELS);
+	nt_rc rc = NT_OK;
+	int r = SQLITE_MISUSE;
+
+	if (s)
+		while ((r = sqlite3_step(s)) == SQLITE_ROW)
+			fn(ctx, (const char *)sqlite3_column_text(s, 0));
+	if (r != SQLITE_DONE)
+		rc = S_fail(st, "channels", err);
+	S_done(s);
+	return rc;
+}
+
+nt_rc store_fail_channel(struct store *st, const char *channel,
+			 const char *error, int64_t now, size_t *n,
+			 struct nt_err *err)
+{
+	sqlite3_stmt *s = S_stmt(st, Q_ORPHAN);
+	nt_rc rc = NT_OK;
+
+	if (s == NULL || sqlite3_bind_text(s, 1, channel, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(s, 2, now) ||
+	    sqlite3_bind_text(s, 3, error, -1, SQLITE_STATIC) ||
+	    sqlite3_step(s) != SQLITE_DONE)
+		rc = S_fail(st, "fail channel", err);
+	else if (n)
+		*n = (size_t)sqlite3_changes(st->db);
+	S_done(s);
+	return rc;
 }
 
 /* Runs 'q' (Q_REVIVE, Q_HURRY) on row 'id' (0: every row it takes),

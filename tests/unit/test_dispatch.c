@@ -354,6 +354,16 @@ static enum dlv_state S_state(struct fx *fx, int64_t id)
 
 /* ---- tests ------------------------------------------------------------- */
 
+static int S_reasons;
+
+static void S_has_reason(void *ctx, const struct dlv *d)
+{
+	(void)ctx;
+	S_reasons += d->last_error &&
+		     strcmp(d->last_error,
+			    "no channel 'gone' in the configuration") == 0;
+}
+
 static const char *const S_all[] = {"slow", "fast", "mail", NULL};
 
 static void every_row_goes_once_and_is_recorded(void **state)
@@ -488,6 +498,31 @@ static void the_memo_is_kept_by_the_engine(void **state)
 	assert_string_equal(R.memo_seen, "fast");
 }
 
+static void rows_of_a_channel_gone_fail_in_a_pass(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const gone[] = {"gone", NULL};
+	static const char *const posts[] = {"p1"};
+	struct dispatch_scope only_p1 = {posts, 1, NULL, 0};
+	struct nt_err err = {{0}};
+	int64_t at = 0;
+
+	S_queue(fx, "p1", gone);
+	/* a --post run leaves other channels' rows to the passes */
+	assert_int_equal(S_run(fx, &only_p1, 0), NT_OK);
+	assert_int_equal(store_next_due(fx->st, "p1", NULL, &at, &err), NT_OK);
+	assert_int_equal(at, fx->now);
+	/* a pass fails them, naming the channel */
+	assert_int_equal(S_run(fx, NULL, 0), NT_OK);
+	assert_int_equal(R.n, 0);
+	assert_int_equal(store_next_due(fx->st, "p1", NULL, &at, &err), NT_OK);
+	assert_int_equal(at, -1);
+	assert_int_equal(store_list(fx->st, 1u << DLV_FAILED, 0, S_has_reason,
+				    NULL, &err),
+			 NT_OK);
+	assert_int_equal(S_reasons, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -513,6 +548,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(the_memo_is_kept_by_the_engine,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			rows_of_a_channel_gone_fail_in_a_pass, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
