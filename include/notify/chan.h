@@ -13,6 +13,7 @@
 #define NOTIFY_CHAN_H
 
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -96,6 +97,10 @@ struct chan_job {
 	const char *body;      /* the stored body, shared by recipients */
 	size_t len;
 	int64_t to_at; /* smtp: where the To: line goes; -1: whole */
+	/* Set (SIGTERM): a sender of many jobs starts no other message;
+	 * the ones it leaves are temporary failures due at once.  May be
+	 * NULL. */
+	volatile sig_atomic_t *stop;
 	struct chan_outcome out;
 };
 

@@ -31,6 +31,7 @@
 #ifndef NOTIFY_SMTP_H
 #define NOTIFY_SMTP_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "notify/config.h"
@@ -54,6 +55,9 @@ struct smtp_opts {
 	 * none.  Never called for an item the session did not reach. */
 	void (*done)(void *ctx, size_t i);
 	void *done_ctx;
+	/* Set (SIGTERM): the message being sent ends, no other starts; the
+	 * items left have status 0.  May be NULL. */
+	volatile sig_atomic_t *stop;
 };
 
 /* Seconds each SMTP phase may wait when opts.timeout_s is not set. */

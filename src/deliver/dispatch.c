@@ -421,6 +421,7 @@ static nt_rc S_jobs(struct lane *l, struct dlv **rows, size_t n,
 			.body = body,
 			.len = len,
 			.to_at = rows[i]->to_at,
+			.stop = l->r->stop,
 			.out = {.retry_after_ms = -1},
 		};
 	}

@@ -790,6 +790,8 @@ static const char *S_msg_cb(void **ctx, int *len, void *arg)
 	}
 	if (mm->pos == 0)
 		S_gate_data(mm->ss);
+	if (mm->pos == 0 && mm->ss->o->stop && *mm->ss->o->stop)
+		S_abort(mm->ss, NT_ETEMP, "stopped before this message");
 	if (mm->ss->abort) {
 		*len = 0;
 		errno = ECANCELED;

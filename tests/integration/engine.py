@@ -3,7 +3,8 @@
 issue 9 ("What was observed" 1-4, 6 and 8) and its lane test.
 
 usage: engine.py NOTIFY SOURCE_ROOT [CHECK...]   (CHECK: obs1 obs2 obs3
-                                                  obs4 obs4m obs6a obs6b obs8)
+                                                  obs4 obs4m obs6a obs6b obs8
+                                                  stop)
 
 Each check runs in a folder of its own, with its own state file and its
 own peers (tests/peers/http_peer.py, tests/peers/smtp_peer.py), which it
@@ -34,6 +35,9 @@ or `not ok NAME: figures`, with what it measured:
 - obs8: the EHLO name is a dotted one (the domain of `from` on a host
   whose name has no dot; `helo_name` sets it), and the queue id of the
   server's 250 is kept as the delivery's remote id.
+- stop: SIGTERM while an SMTP session sends to 6 slow recipients ends
+  the pass after the message in flight; the next pass sends the rest,
+  each recipient once.
 Exit 0 when every check holds, 1 otherwise; 77 when aiosmtpd is missing
 (1 under CI=true). Every wait is bounded.
 """
@@ -648,9 +652,42 @@ def obs8(site, posts):
         env.close()
 
 
+def stop(site, posts):
+    """SIGTERM while an SMTP session sends a post to 6 recipients (every
+    reply 0.3 s late): the pass ends after the message in flight, not
+    after the session; the next pass sends the rest at once, each
+    recipient once."""
+    rcpts = [f"r{i}@example.org" for i in range(1, 7)]
+    env = Env("stop", site, smtp_args=["--reply-delay", "0.3"])
+    try:
+        env.write_conf([env.mail(rcpts)], 'lease = "60s";')
+        a = env.popen(["scan", "--backfill", "1"], "scan-a")
+        end = time.monotonic() + 30
+        while time.monotonic() < end and not records(env.srec):
+            time.sleep(0.05)
+        first = len(records(env.srec))
+        a.send_signal(signal.SIGTERM)
+        t0 = time.monotonic()
+        a.wait(timeout=60)
+        took = time.monotonic() - t0
+        after_stop = len(records(env.srec))
+        b = env.run(["scan"], timeout=120)
+        got = counts([r] for m in records(env.srec) for r in m["rcpt_tos"])
+        ok = (first >= 1 and after_stop < len(rcpts) and took < 5
+              and b.returncode == 0 and got == {r: 1 for r in rcpts})
+        report("stop SIGTERM ends an SMTP session after the message in "
+               "flight; the next pass sends the rest", ok,
+               f"{after_stop} of {len(rcpts)} sent when the pass ended "
+               f"{took:.2f} s after SIGTERM (exit {a.returncode}); then "
+               f"{sum(got.values())} messages for {len(got)} recipients, "
+               f"exit {b.returncode}")
+    finally:
+        env.close()
+
+
 CHECKS = {"obs1": obs1, "obs2": obs2, "obs3": obs3, "obs4": obs4,
           "obs4m": obs4_matrix,
-          "obs6a": obs6a, "obs6b": obs6b, "obs8": obs8}
+          "obs6a": obs6a, "obs6b": obs6b, "obs8": obs8, "stop": stop}
 
 
 def main():

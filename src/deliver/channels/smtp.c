@@ -220,6 +220,7 @@ struct S_slice {
 	bool *told;	   /* per job */
 	nt_rc session;
 	struct nt_err err;
+	bool stopped; /* a SIGTERM ended the session early */
 };
 
 /* "2.0.0 Ok: queued as 4Xb2Q" -> "4Xb2Q"; else the whole text. */
@@ -264,6 +265,9 @@ static void S_tell(struct S_slice *sl, size_t item, nt_rc session,
 		return;
 	sl->told[j] = true;
 	S_outcome(&sl->items[item], session, why, &sl->jobs[j].out);
+	/* not sent because of the stop: due again at once, not backed off */
+	if (sl->stopped && sl->items[item].status == 0)
+		sl->jobs[j].out.retry_after_ms = 0;
 	sl->done(sl->ctx, &sl->jobs[j]);
 }
 
@@ -286,7 +290,8 @@ static void *S_run_slice(void *arg)
 			       30,
 			       sl->s->helo,
 			       S_item_done,
-			       sl};
+			       sl,
+			       NULL};
 	size_t k = 0;
 
 	for (size_t j = 0; j < sl->n; j++) {
@@ -309,7 +314,9 @@ static void *S_run_slice(void *arg)
 			.ins_at = job->to_at >= 0 ? (size_t)job->to_at : 0};
 		sl->job_of[k++] = j;
 	}
+	so.stop = sl->n > 0 ? sl->jobs[0].stop : NULL;
 	sl->session = smtp_send(&so, sl->items, k, &sl->err);
+	sl->stopped = so.stop && *so.stop;
 	for (size_t i = 0; i < k; i++)
 		S_tell(sl, i, sl->session, sl->err.msg);
 	return NULL;
