@@ -271,8 +271,8 @@ static void S_pace(struct lane *l, const struct chan_outcome *o)
 	token_at = S_mono_ms() + o->retry_after_ms;
 	l->pause_until_ms = token_at;
 	if (l->token_at_ms > 0 && l->taken > 0)
-		/* 2 % over the period: a clock's jitter must not cost a 429 */
-		l->interval_ms = (token_at - l->token_at_ms) * 102 / 100 /
+		/* 1 % over the period: a clock's jitter must not cost a 429 */
+		l->interval_ms = (token_at - l->token_at_ms) * 101 / 100 /
 				 (int64_t)l->taken;
 	else if (o->retry_after_ms > l->interval_ms)
 		l->interval_ms = o->retry_after_ms;
@@ -465,9 +465,12 @@ static bool S_wait_due(struct lane *l)
 }
 
 /* Keeps the receiver's pace: the interval since the last send, and any
- * pause it asked for.  A pause that ends past the run's window ends the
- * lane: its rows wait for the next run. */
-static bool S_keep_pace(struct lane *l, int64_t last_ms)
+ * pause it asked for; *at is when this send is due.  A pause that ends
+ * past the run's window ends the lane: its rows wait for the next run.
+ * Under a learned rate limit, sends keep to a schedule (*at, not the
+ * moment the lane woke): a token bucket lets a late send be followed
+ * on time, so a busy machine's lateness does not add up. */
+static bool S_keep_pace(struct lane *l, int64_t last_ms, int64_t *at)
 {
 	int64_t now_ms = S_mono_ms();
 	int64_t until = last_ms ? last_ms + l->interval_ms : 0;
@@ -480,6 +483,11 @@ static bool S_keep_pace(struct lane *l, int64_t last_ms)
 	    (int64_t)time(NULL) + (left + 999) / 1000 > l->r->wait_until)
 		return false;
 	S_nap_until(l, until);
+	now_ms = S_mono_ms();
+	*at = now_ms;
+	/* never earlier than one interval ago: no burst after a long wait */
+	if (l->token_at_ms > 0 && until > now_ms - l->interval_ms)
+		*at = until < now_ms ? until : now_ms;
 	return !S_stopped(l);
 }
 
@@ -547,13 +555,14 @@ static void *S_lane_main(void *arg)
 {
 	struct lane *l = arg;
 	size_t max = l->ops->batch(l->ch);
-	int64_t last_ms = 0;
+	int64_t last_ms = 0, at = 0;
 
 	/* a row due first, then the pace: a lane with nothing left to
 	 * send ends at once, not after Slack's second */
-	while (l->rc == NT_OK && S_wait_due(l) && S_keep_pace(l, last_ms)) {
+	while (l->rc == NT_OK && S_wait_due(l) &&
+	       S_keep_pace(l, last_ms, &at)) {
 		if (S_batch(l, max ? max : 1))
-			last_ms = S_mono_ms();
+			last_ms = at;
 	}
 	pthread_mutex_lock(&l->d->mu);
 	l->d->running--;
