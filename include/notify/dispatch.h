@@ -5,17 +5,20 @@
  * a second), rate limit (a Matrix 429 pauses that lane only) or outage
  * never delays another.  A lane claims its rows in batches (store.h),
  * hands them to its channel (chan.h: one row per chat message, a session
- * of many for SMTP), and records each outcome as soon as the channel
- * tells it: sent, a retry at a later time (exponential backoff with
- * jitter, or what the receiver asked for), or failed (a permanent
- * refusal, or a temporary one that lasted past delivery.max_age).
+ * of many for SMTP), and hands each outcome over to be written as soon
+ * as the channel tells it: sent, a retry at a later time (exponential backoff
+ * with jitter, or what the receiver asked for), or failed (a permanent refusal,
+ * or a temporary one that lasted past delivery.max_age).
  *
  * Crash safety: a row is claimed under a lease (delivery.lease) that the
  * engine renews while its send runs, so a slow server never lets another
  * process take it; a row whose sender died (kill -9) is claimed again
  * once its lease has run out, and then sent at most once more (Matrix:
- * never twice, the txnId is the same).  Outcomes are recorded one
- * message at a time, so a kill re-sends at most the messages in flight.
+ * never twice, the txnId is the same).  Outcomes are written by the
+ * caller's thread as the lanes hand them over, a few milliseconds'
+ * worth in one transaction, so a kill re-sends at most those not yet
+ * written; a lane waits for its own at the end of each batch (for a
+ * chat channel, each message).
  *
  * Lanes are threads; each has its own handle on the outbox.  A channel
  * must therefore be safe to use from one thread at a time (chan.h).

@@ -1,7 +1,7 @@
 /*
- * dispatch.c - the delivery engine: one lane (thread) per channel, the
- * caller's thread renewing the leases of what the lanes hold (see
- * dispatch.h).
+ * dispatch.c - the delivery engine: one lane (thread) per channel; the
+ * caller's thread writes the outcomes the lanes hand over and renews the
+ * leases of what they hold (see dispatch.h).
  */
 #include "notify/dispatch.h"
 
