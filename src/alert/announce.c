@@ -13,6 +13,7 @@
 #include "notify/filter.h"
 #include "notify/log.h"
 #include "notify/render.h"
+#include "notify/text.h"
 
 /* What a channel's messages are rendered with. */
 struct chan_ctx {
@@ -180,10 +181,10 @@ static void S_print_one(FILE *out, const struct chan_conf *ch, const char *key,
 		config_chan_type_name(ch->type), type, rcpt ? " to " : "",
 		rcpt ? rcpt : "", len);
 	if (key) {
-		fputs(": ", out);
-		for (const char *c = key; *c; c++)
-			fputc((unsigned char)*c < 0x20 || *c == 0x7F ? '?' : *c,
-			      out);
+		char *safe = text_printable(key); /* a file name */
+
+		fprintf(out, ": %s", safe);
+		free(safe);
 		if (n_covered > 1)
 			fprintf(out, " (%zu posts)", n_covered);
 	}

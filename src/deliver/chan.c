@@ -120,18 +120,6 @@ static struct chan_msg *S_push(struct chan_msgs *out, const char *body,
 	return m;
 }
 
-void chan_push(struct chan_msgs *out, const char *body, size_t len,
-	       const char *recipient, const char *type)
-{
-	struct chan_msg *m = S_push(out, body, len, type);
-
-	if (recipient) {
-		m->rcpts = nt_xcalloc(1, sizeof(*m->rcpts));
-		m->rcpts[0] = nt_xstrdup(recipient);
-		m->n_rcpts = 1;
-	}
-}
-
 void chan_push_mail(struct chan_msgs *out, const char *body, size_t len,
 		    size_t to_at, const char *const *rcpts, size_t n)
 {
@@ -151,7 +139,7 @@ void chan_push_json(struct chan_msgs *out, json_object *o)
 		o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
 		&len);
 
-	chan_push(out, s, len, NULL, "application/json");
+	S_push(out, s, len, "application/json");
 	json_object_put(o);
 }
 

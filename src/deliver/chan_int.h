@@ -57,9 +57,6 @@ void chan_transport_failed(nt_rc rc, const char *why, struct chan_outcome *out);
 
 /* Appends a JSON message; takes the object's reference. */
 void chan_push_json(struct chan_msgs *out, json_object *o);
-/* Appends a message of 'type' holding body[0..len) (copied). */
-void chan_push(struct chan_msgs *out, const char *body, size_t len,
-	       const char *recipient, const char *type);
 /* Appends an e-mail body for rcpts[0..n) (copied), To: lines at to_at. */
 void chan_push_mail(struct chan_msgs *out, const char *body, size_t len,
 		    size_t to_at, const char *const *rcpts, size_t n);

@@ -175,9 +175,10 @@ static const char *const S_sql[Q_COUNT] = {
 	[Q_SEEN_BLOB] = "SELECT post_id, path FROM posts WHERE blob = ?1 "
 			"ORDER BY seen_at",
 	[Q_SEEN_GET] = "SELECT 1 FROM posts WHERE post_id = ?1",
+	/* the content type is the body's: not stored again a row */
 	[Q_DLV_ADD] = "INSERT INTO deliveries (post_id, channel, recipient, "
-		      "payload, content_type, created_at, next_at, due_at, "
-		      "body_id) VALUES (?1, ?2, ?3, x'', ?5, ?6, ?6, ?6, ?4) "
+		      "payload, created_at, next_at, due_at, body_id) "
+		      "VALUES (?1, ?2, ?3, x'', ?6, ?6, ?6, ?4) "
 		      "ON CONFLICT DO NOTHING",
 	[Q_BODY_ADD] = "INSERT INTO bodies (payload, content_type, to_at) "
 		       "VALUES (?1, ?2, ?3)",
@@ -792,9 +793,8 @@ static nt_rc S_dlv_add(struct store *st, const char *post_id,
 	    sqlite3_bind_text(s, 2, r->channel, -1, SQLITE_STATIC) ||
 	    sqlite3_bind_text(s, 3, r->recipient ? r->recipient : "", -1,
 			      SQLITE_STATIC) ||
-	    sqlite3_bind_int64(s, 4, body) ||
-	    sqlite3_bind_text(s, 5, r->content_type, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_int64(s, 6, now) || sqlite3_step(s) != SQLITE_DONE)
+	    sqlite3_bind_int64(s, 4, body) || sqlite3_bind_int64(s, 6, now) ||
+	    sqlite3_step(s) != SQLITE_DONE)
 		rc = S_fail(st, "enqueue", err);
 	else
 		*fresh = sqlite3_changes(st->db) > 0;
